@@ -1,0 +1,1 @@
+"""Benchmark helpers and the local servers (PostgreSQL, Kafka) that tests and benchmarks start."""
