@@ -51,6 +51,9 @@ def _root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # migrations and HTTP clients are chatty at INFO
+        for noisy in ("alembic", "kafka", "scrapy", "httpx", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.ensure_object(dict)["settings"] = load_settings(config_dir=config_dir)
 
 

@@ -3,6 +3,7 @@
 HuiyinError                 base of every error 回音 raises on purpose
 ├── ConfigError             configuration missing or invalid (names the key and the file)
 ├── OrgDirectoryError       org directory inconsistent (names the offending entry)
+│   └── UnknownOrgEntryError  lookup of an unknown jurisdiction/unit/field id (also a KeyError)
 ├── BusError                message bus unavailable or misused
 ├── StoreError              database unavailable or schema mismatch
 └── WorkflowError           a workflow command refused (the reason is user-facing Chinese)
@@ -31,6 +32,12 @@ class ConfigError(HuiyinError):
 
 class OrgDirectoryError(ConfigError):
     """The org directory is inconsistent."""
+
+
+class UnknownOrgEntryError(OrgDirectoryError, KeyError):
+    """An id that the org directory does not hold; ``except KeyError`` catches it too."""
+
+    __str__ = Exception.__str__  # KeyError would print the message in quotes
 
 
 class BusError(HuiyinError):

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     bus: Literal["embedded", "kafka"] = "embedded"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "huiyin"
+    kafka_partitions: int = Field(3, ge=1, le=256)  # posts.raw and incidents.routed: consumers scale up to this
     timezone: str = "Asia/Shanghai"
     home_jurisdiction: str = "130000"
     org_files: tuple[str, ...] = ("org/fields.yaml", "org/hebei.yaml")
