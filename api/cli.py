@@ -13,7 +13,8 @@ import sys
 import typer
 
 from huiyin.config.errors import ConfigError, HuiyinError
-from huiyin.config.settings import Settings, load_settings
+from huiyin.api.context import settings_from  # noqa: F401 - re-exported for commands
+from huiyin.config.settings import load_settings
 
 app = typer.Typer(
     name="huiyin",
@@ -33,11 +34,6 @@ COMMAND_MODULES = (
     "huiyin.api.commands",
     "huiyin.api.bench",
 )
-
-
-def settings_from(ctx: typer.Context) -> Settings:
-    """The settings object built once by the root callback."""
-    return ctx.ensure_object(dict)["settings"]
 
 
 @app.callback()

@@ -57,6 +57,13 @@ class CrawlerSettings(Section):
     concurrent_per_domain: int = Field(2, ge=1, le=32)
     download_delay_s: float = Field(0.5, ge=0.0)
     max_body_bytes: int = Field(2_000_000, ge=1024)
+    autothrottle: bool = True
+    retry_times: int = Field(3, ge=0, le=10)
+    retry_backoff_s: float = Field(2.0, ge=0.0)  # first retry pause; doubles per attempt (Retry-After honoured)
+    crawl_timeout_s: float = Field(1800.0, gt=0)  # a crawl child process is stopped after this
+    cluster_threshold: float = Field(0.6, gt=0.0, lt=1.0)  # MinHash LSH Jaccard threshold for reposts
+    cluster_window_days: int = Field(30, ge=1)  # reposts older than this start a new cluster
+    demo_url: str = "http://127.0.0.1:8765"  # the local demo site; "{demo}" in sources.yaml
 
 
 class ResponderSettings(Section):

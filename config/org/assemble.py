@@ -9,6 +9,7 @@ under the province.
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 from huiyin.config.errors import OrgDirectoryError
 from huiyin.config.org.directory import OrgDirectory
@@ -20,6 +21,7 @@ from huiyin.config.org.models import (
     Jurisdiction,
     Tier,
     Unit,
+    UnitKind,
     department_id,
     government_id,
     publicity_id,
@@ -64,7 +66,7 @@ def assemble(sources: OrgSources) -> OrgDirectory:
 
 
 def _department_types(items: list[tuple[DepartmentTypeEntry, Path]]) -> dict[str, DepartmentType]:
-    result = {e.id: DepartmentType(id=e.id, name=e.name, names=e.names) for e, _ in items}
+    result = {e.id: DepartmentType(id=e.id, name=e.name, names=MappingProxyType(dict(e.names))) for e, _ in items}
     for entry, path in items:
         key = f"department_types[{entry.id}]"
         if entry.id in _RESERVED_TYPE_IDS:
@@ -241,10 +243,9 @@ def _add_units(
         serving[(j.id, dt)] = uid
 
 
-def _unit(uid: str, name: str, kind: str, j: Jurisdiction, dtype: str | None,
+def _unit(uid: str, name: str, kind: UnitKind, j: Jurisdiction, dtype: str | None,
           fields: tuple[str, ...], covers: tuple[str, ...]) -> Unit:
-    # Built from validated entries: skip pydantic validation, ~10k units per load.
-    return Unit.model_construct(
+    return Unit(
         id=uid, name=name, kind=kind, jurisdiction_id=j.id, tier=j.tier,
         department_type=dtype, fields=fields, covers=covers,
     )

@@ -145,8 +145,9 @@ class OrgDirectory:
     def escalation_target(self, unit_id: str) -> Unit | None:
         """Where a unit's matter goes one tier up (分级负责); None at the province.
 
-        A department goes to the department of the same type in the parent jurisdiction, else to
-        the parent's government; a government to the parent government; a publicity office to the
+        A department goes to the department of the same type in the parent jurisdiction (for a
+        consolidated bureau: of the first type it covers that the parent has), else to the
+        parent's government; a government to the parent government; a publicity office to the
         parent's publicity office.
         """
         unit = self.unit(unit_id)
@@ -156,9 +157,11 @@ class OrgDirectory:
         if unit.kind == "publicity":
             return self.publicity_office(parent_id)
         if unit.kind == "department" and unit.department_type:
-            uid = self._serving.get((parent_id, unit.department_type))
-            if uid:
-                return self.units[uid]
+            # A consolidated bureau (大部制) also escalates along the types it covers, in order.
+            for dtype in (unit.department_type, *unit.covers):
+                uid = self._serving.get((parent_id, dtype))
+                if uid:
+                    return self.units[uid]
         return self.government(parent_id)
 
     def escalation_path(self, unit_id: str) -> list[Unit]:
@@ -176,13 +179,14 @@ class OrgDirectory:
         """
         return [self.jurisdictions[j] for j in self._names.get(name.strip(), ())]
 
-    def find_units(self, text: str) -> list[Unit]:
-        """Units named ``text`` (full or local name: 长安区教育局); else units whose name contains it."""
+    def find_units(self, text: str, *, partial: bool = True) -> list[Unit]:
+        """Units named ``text`` (full or local name: 长安区教育局); else, if ``partial``, units whose
+        name contains it (at least 2 characters)."""
         text = text.strip()
         exact = self._unit_names.get(text)
         if exact:
             return [self.units[u] for u in exact]
-        if len(text) < 2:
+        if not partial or len(text) < 2:
             return []
         return [u for u in self.units.values() if text in u.name]
 

@@ -13,7 +13,8 @@ Every org file is a YAML mapping with any of these keys (see ``fields.yaml`` and
       - {id: compulsory_education, name: 义务教育, pilot: true, department_type: education,
          parent: education_culture_sports, keywords: [入学, 学区]}
     jurisdictions:
-      - {id: "130102", name: 长安区, tier: county, parent: "130100", aliases: [长安]}
+      - {id: "130102", name: 长安区, tier: county, parent: "130100", aliases: [长安],
+         children: ["130102001 建北街道", "130102002 青园街道"]}   # compact form: one tier down
       - id: xiongan
         name: 雄安新区
         tier: city
@@ -22,19 +23,31 @@ Every org file is a YAML mapping with any of these keys (see ``fields.yaml`` and
         publicity_name: 雄安新区党工委宣传网信部
         departments:                            # explicit departments (大部制 or special bureaus)
           - {type: public_service, name: 雄安新区公共服务局, covers: [education, health]}
+      - {id: "130181", name: 辛集市, tier: county, parent: "130000", directly_administered: true,
+         official_parent: "130100"}             # 省直管: a county-level unit under the province
+
+Jurisdiction keys: ``tier`` is one of province/city/county/township/village and must be exactly
+one below the parent's (except ``directly_administered``); ``aliases`` need 2+ characters;
+``children`` lists "ID NAME" items one tier down. ``departments`` items: ``type`` (a department
+type id; the same type as a standard department renames it, e.g. ``{type: public_security, name:
+石家庄市公安局长安分局}``), ``name``, ``covers`` (types whose job this unit does here, so no
+standard unit of those types is made) and ``fields`` (fields assigned to this unit here).
+``standard_departments: false`` keeps only the explicit ones; fields without a unit then fall to
+the government.
 
 An id defined by an earlier file is an error unless the new entry says ``override: true``; then
-its keys replace the earlier entry's keys (give only what changes). Ids are unique per section.
+its keys replace the earlier entry's keys (give only what changes; lists are replaced, not
+appended, but ``children`` always adds entries). Ids are unique per section.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from huiyin.config.errors import OrgDirectoryError
 from huiyin.config.org.models import Tier
@@ -46,41 +59,39 @@ _ID_FIELDS = ("id", "parent", "official_parent")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on hebei.yaml
 
 
+# Ids are ASCII words: unit ids append ".gov", ".education" to a jurisdiction id.
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("id", check_fields=False)
-    @classmethod
-    def _plain_id(cls, value: str) -> str:
-        if not value or any(c in value for c in ". \t/") or value != value.strip():
-            raise ValueError("id must be non-empty without dots, spaces or slashes")
-        return value
 
 
 class DepartmentTypeEntry(_Entry):
     """A department type as written in a file."""
 
-    id: str
-    name: str
+    id: Id
+    name: Name
     names: dict[Tier, str] = {}
 
 
 class FieldEntry(_Entry):
     """A field as written in a file."""
 
-    id: str
-    name: str
+    id: Id
+    name: Name
     pilot: bool = False
-    department_type: str
+    department_type: Id
     keywords: tuple[str, ...] = ()
-    parent: str | None = None
+    parent: Id | None = None
 
 
 class DepartmentEntry(_Entry):
     """An explicit department of one jurisdiction."""
 
-    type: str
-    name: str
+    type: Id
+    name: Name
     covers: tuple[str, ...] = ()  # other department types whose job this unit does here
     fields: tuple[str, ...] = ()  # fields assigned to this unit here, whatever their type
 
@@ -88,10 +99,10 @@ class DepartmentEntry(_Entry):
 class JurisdictionEntry(_Entry):
     """A jurisdiction as written in a file."""
 
-    id: str
-    name: str
+    id: Id
+    name: Name
     tier: Tier
-    parent: str | None = None
+    parent: Id | None = None
     aliases: tuple[str, ...] = ()
     directly_administered: bool = False
     official_parent: str | None = None
@@ -128,7 +139,11 @@ def read_org_files(paths: Sequence[Path]) -> OrgSources:
             if not isinstance(entries, list):
                 raise OrgDirectoryError(f"'{section}' 必须是列表 must be a list", key=section, source=str(path))
             for index, entry in enumerate(entries):
+                nested = section == "jurisdictions" and isinstance(entry, dict)
+                children = entry.pop("children", None) if nested else None
                 _add_entry(raw[section], section, index, entry, path)
+                if children is not None:
+                    _add_children(raw[section], entry, children, path)
     sources = OrgSources()
     for section in SECTIONS:
         target = getattr(sources, section)
@@ -196,6 +211,27 @@ def _add_entry(
             source=str(path),
         )
     section_entries[entry_id] = (data, path)
+
+
+def _add_children(
+    section_entries: dict[str, tuple[dict[str, Any], Path]], entry: dict[str, Any], children: Any, path: Path
+) -> None:
+    """Expand the compact ``children: ["130102001 建北街道", ...]`` form into entries one tier down."""
+    parent_id = str(entry["id"])
+    key = f"jurisdictions[{parent_id}].children"
+    try:
+        tier = Tier(section_entries[parent_id][0]["tier"]).below
+    except (KeyError, ValueError):
+        tier = None
+    if tier is None or not isinstance(children, list):
+        raise OrgDirectoryError("children 需要列表和有效的上级层级 needs a list and a valid parent tier", key=key, source=str(path))
+    for index, item in enumerate(children):
+        child_id, _, name = str(item).partition(" ")
+        if not name.strip():
+            raise OrgDirectoryError("children 的条目应为「编码 名称」 item must be 'ID NAME'", key=f"{key}[{index}]",
+                                    source=str(path))
+        child = {"id": child_id, "name": name.strip(), "tier": tier.value, "parent": parent_id}
+        _add_entry(section_entries, "jurisdictions", index, child, path)
 
 
 def _apply_removals(raw: dict[str, dict[str, tuple[dict[str, Any], Path]]], remove: Any, path: Path) -> None:
