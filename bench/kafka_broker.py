@@ -12,12 +12,14 @@ otherwise consumer groups never find a coordinator on one node.
 
 from __future__ import annotations
 
+import atexit
 import base64
-import os
+import ctypes
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -69,6 +71,29 @@ JVM_FLAGS = (
 )
 
 
+_RUNNING: set[KafkaBroker] = set()  # killed at interpreter exit, so no JVM outlives its owner
+
+
+def _kill_running() -> None:
+    for broker in list(_RUNNING):
+        broker.kill()
+
+
+atexit.register(_kill_running)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the parent dies (Linux), even by SIGKILL."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+try:  # resolved here, not in the child: the child between fork and exec must not load libraries
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+except (OSError, AttributeError):
+    _PRCTL = None
+
+
 class BrokerError(RuntimeError):
     """The broker could not be fetched, formatted or started; the message holds the log tail."""
 
@@ -98,6 +123,7 @@ class KafkaBroker:
 
     The ports are chosen at the first start and kept, so clients reconnect to the same
     ``bootstrap`` after a restart; the data directory is kept too (only ``close`` removes it).
+    The JVM dies with the thread that started it (Linux), so start it from a long-lived thread.
     """
 
     def __init__(
@@ -180,6 +206,7 @@ class KafkaBroker:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+        _RUNNING.discard(self)
 
     def kill(self) -> None:
         """Crash the broker (SIGKILL): no controlled shutdown, logs recovered on next start."""
@@ -189,6 +216,7 @@ class KafkaBroker:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+        _RUNNING.discard(self)
 
     def close(self) -> None:
         """Stop the broker and remove the work directory if this object created it."""
@@ -247,11 +275,11 @@ class KafkaBroker:
             self._log_offset = log.tell()
             log.write(f"\n===== start {time.strftime('%H:%M:%S')}: {' '.join(cmd)}\n".encode())
             log.flush()
-            # Own session: Ctrl-C in a terminal does not reach the broker before the caller stops it.
             self._proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.work_dir,
-                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
+        _RUNNING.add(self)
 
     def _wait_ready(self, began: float) -> None:
         from kafka import KafkaAdminClient  # kept local: importing this module must stay cheap

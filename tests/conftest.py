@@ -14,6 +14,8 @@ sys.path.insert(0, str(REPO))  # tests and benchmarks share the servers in bench
 
 from huiyin.config.settings import Settings, load_settings  # noqa: E402
 
+pytest_plugins = ["tests.kafka_fixtures"]  # kafka_broker, kafka_settings, kafka_names
+
 IN_CI = os.environ.get("CI") == "true"
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Reconnect quickly once a restarted broker is back (kafka-python's default cap is 30 s).
 RECONNECT_BACKOFF_MAX_MS = 2000
 TOPIC_READY_TIMEOUT_MS = 30_000
+LINGER_MS = 5
 # A commit waits this long for a coordinator (e.g. through a broker restart) before BusError.
 COMMIT_TIMEOUT_MS = 60_000
 
@@ -38,8 +39,9 @@ class KafkaBus(Bus):
     """Publish to and consume from Apache Kafka at ``settings.kafka_bootstrap``.
 
     ``connect_timeout_s`` bounds how long start-up waits for an unreachable broker before
-    raising BusError; ``session_timeout_s`` is how soon the group notices a dead consumer
-    and hands its partitions to another member.
+    raising BusError; ``delivery_timeout_s`` is how long a published record is retried (e.g.
+    through a broker restart) before ``flush`` reports it lost; ``session_timeout_s`` is how
+    soon the group notices a dead consumer and hands its partitions to another member.
     """
 
     def __init__(
@@ -47,12 +49,14 @@ class KafkaBus(Bus):
         settings: Settings,
         *,
         connect_timeout_s: float = 15.0,
+        delivery_timeout_s: float = 120.0,
         session_timeout_s: float = 45.0,
         partitions: Mapping[str, int] | None = None,
     ) -> None:
         self.bootstrap = settings.kafka_bootstrap
         self.client_id = settings.kafka_client_id
         self.connect_timeout_ms = int(connect_timeout_s * 1000)
+        self.delivery_timeout_ms = int(delivery_timeout_s * 1000)
         self.session_timeout_ms = int(session_timeout_s * 1000)
         topics = settings.topics
         self.partitions: dict[str, int] = {
@@ -89,14 +93,22 @@ class KafkaBus(Bus):
                     # Another process may have created it in between: that is fine.
                     if code not in (0, kafka_errors.TopicAlreadyExistsError.errno):
                         raise BusError(
-                            f"cannot create Kafka topic {item.get('name')!r} at {self.bootstrap}: "
+                            f"无法创建 Kafka 主题 cannot create Kafka topic {item.get('name')!r} at {self.bootstrap}: "
                             f"{kafka_errors.for_code(code).__name__} {item.get('error_message') or ''}".rstrip()
                         )
                 log.info("created Kafka topics %s", {t: m["num_partitions"] for t, m in missing.items()})
             self._admin.wait_for_topics(wanted, timeout_ms=TOPIC_READY_TIMEOUT_MS)
         except kafka_errors.KafkaError as exc:
-            raise BusError(f"Kafka at {self.bootstrap}: cannot prepare topics {wanted}: {exc}") from exc
+            raise BusError(f"Kafka 主题准备失败 cannot prepare topics {wanted} at {self.bootstrap}: {exc}") from exc
         self._known_topics.update(wanted)
+
+    def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has on the broker (0 if it does not exist)."""
+        try:
+            (info,) = self._admin.describe_topics([topic])
+        except kafka_errors.KafkaError as exc:
+            raise BusError(f"无法查询 Kafka 主题 cannot describe topic {topic!r} at {self.bootstrap}: {exc}") from exc
+        return 0 if info.get("error_code", 0) else len(info.get("partitions") or [])
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -113,7 +125,7 @@ class KafkaBus(Bus):
                 headers=[(k, v.encode("utf-8")) for k, v in (headers or {}).items()] or None,
             )
         except kafka_errors.KafkaError as exc:  # buffer full or metadata unavailable past max_block_ms
-            raise BusError(f"cannot publish to Kafka topic {topic!r} at {self.bootstrap}: {exc}") from exc
+            raise BusError(f"消息发布失败 cannot publish to Kafka topic {topic!r} at {self.bootstrap}: {exc}") from exc
         future.add_errback(self._record_send_error, topic, key)
 
     def flush(self, timeout_s: float | None = None) -> None:
@@ -121,10 +133,10 @@ class KafkaBus(Bus):
             try:
                 self._producer.flush(timeout=timeout_s)
             except kafka_errors.KafkaError as exc:
-                raise BusError(f"Kafka at {self.bootstrap}: flush did not complete: {exc}") from exc
+                raise BusError(f"消息未能及时写入 Kafka flush did not complete at {self.bootstrap}: {exc}") from exc
         self._raise_send_errors()
 
-    def _record_send_error(self, exc: BaseException, topic: str, key: str | None) -> None:
+    def _record_send_error(self, topic: str, key: str | None, exc: BaseException) -> None:
         # Runs on the producer's I/O thread once retries are exhausted; raised from flush/publish.
         log.error("Kafka send to %s (key %s) failed after retries: %s", topic, key, exc)
         with self._lock:
@@ -135,7 +147,7 @@ class KafkaBus(Bus):
             errors, self._errors = self._errors, []
         if errors:
             raise BusError(
-                f"{len(errors)} message(s) could not be delivered to Kafka at {self.bootstrap}: {errors[0]}"
+                f"{len(errors)} 条消息未能送达 Kafka message(s) could not be delivered to {self.bootstrap}: {errors[0]}"
             ) from errors[0]
 
     def _get_producer(self) -> KafkaProducer:
@@ -146,10 +158,10 @@ class KafkaBus(Bus):
                     "producer",
                     acks="all",
                     enable_idempotence=True,
-                    linger_ms=5,  # small batches, big gain in throughput for a few ms of latency
+                    linger_ms=LINGER_MS,  # small batches, big gain in throughput for a few ms of latency
                     batch_size=64 * 1024,
-                    delivery_timeout_ms=120_000,  # retries are unbounded until this deadline
-                    request_timeout_ms=30_000,
+                    delivery_timeout_ms=self.delivery_timeout_ms,  # retries are unbounded until this deadline
+                    request_timeout_ms=min(30_000, self.delivery_timeout_ms - LINGER_MS),
                     max_block_ms=60_000,
                     allow_auto_create_topics=False,
                 )
@@ -179,7 +191,7 @@ class KafkaBus(Bus):
             self.flush()
         finally:
             if self._producer is not None:
-                self._producer.close()
+                self._producer.close(timeout=10)  # bounded: after a failed flush the rest is lost anyway
                 self._producer = None
             self._admin.close()
 
@@ -194,8 +206,9 @@ class KafkaBus(Bus):
             )
         except kafka_errors.KafkaError as exc:
             raise BusError(
-                f"Kafka is unreachable at {self.bootstrap} ({role}, waited {self.connect_timeout_ms / 1000:.0f} s): "
-                f"{exc}; check HUIYIN_KAFKA_BOOTSTRAP or start the broker"
+                f"无法连接 Kafka {self.bootstrap} Kafka is unreachable ({role}, "
+                f"waited {self.connect_timeout_ms / 1000:.0f} s): {exc}; "
+                "check HUIYIN_KAFKA_BOOTSTRAP or start the broker"
             ) from exc
 
 
@@ -213,7 +226,7 @@ class KafkaGroupConsumer(Consumer):
         try:
             batches = self._client.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         except kafka_errors.KafkaError as exc:
-            raise BusError(f"Kafka at {self.bootstrap}: poll failed for group {self.group!r}: {exc}") from exc
+            raise BusError(f"Kafka 拉取消息失败 poll failed for group {self.group!r} at {self.bootstrap}: {exc}") from exc
         out: list[Message] = []
         for tp, records in batches.items():
             for rec in records:
@@ -260,12 +273,16 @@ class KafkaGroupConsumer(Consumer):
             self._client.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
         except kafka_errors.KafkaError as exc:
             raise BusError(
-                f"Kafka at {self.bootstrap}: commit failed for group {self.group!r} "
+                f"Kafka 位点提交失败，这些消息将再次投递 commit failed for group {self.group!r} at {self.bootstrap} "
                 f"({_describe(offsets)}); these records will be delivered again: {exc}"
             ) from exc
         for tp, meta in offsets.items():
             self._committed[tp] = meta.offset
         log.debug("group %s committed %s", self.group, _describe(offsets))
+
+    def assignment(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs this member owns now; empty until it has joined."""
+        return {(tp.topic, tp.partition) for tp in self._client.assignment()}
 
     def close(self) -> None:
         self._client.close(autocommit=False)
