@@ -29,9 +29,11 @@ COMMAND_MODULES = (
     "huiyin.config.commands",
     "huiyin.responder.store.commands",
     "huiyin.classifier.commands",
+    "huiyin.classifier.route_command",
     "huiyin.crawler.commands",
     "huiyin.responder.commands",
     "huiyin.api.commands",
+    "huiyin.api.run",
     "huiyin.api.bench",
 )
 

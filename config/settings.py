@@ -52,7 +52,7 @@ class CrawlerSettings(Section):
     """Spiders and the sources they visit."""
 
     sources_file: str = "sources.yaml"
-    user_agent: str = "HuiyinBot/0.1 (+回音 政务舆情监测; open source)"
+    user_agent: str = "HuiyinBot/0.1 (Huiyin government public-opinion monitor; open source)"  # ASCII: an HTTP header
     obey_robots: bool = True
     concurrent_per_domain: int = Field(2, ge=1, le=32)
     download_delay_s: float = Field(0.5, ge=0.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from huiyin.responder.store.types import UTCDateTime, utcnow
@@ -57,6 +57,7 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_unit_stage", "unit_id", "stage"),
         Index("ix_incidents_jurisdiction", "jurisdiction_id"),
+        Index("ix_incidents_lead_unit", "lead_unit_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -83,6 +84,13 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Added by 0002 (responder workflow).
+    jurisdiction_path: Mapped[str] = mapped_column(String(200), default="")  # "/130000/130100/130123/": scope filters
+    channel: Mapped[str | None] = mapped_column(String(32))  # channel of the first post: 留言板, hotline, news...
+    matter_kind: Mapped[str] = mapped_column(String(32), default="opinion")  # opinion | policy_interpretation
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending_transfer_to: Mapped[str | None] = mapped_column(String(64), index=True)  # 转办 awaiting acceptance
+    resolution: Mapped[str | None] = mapped_column(String(16))  # evaluated | dismissed | merged, when not open
 
     deadlines: Mapped[list[Deadline]] = relationship(back_populates="incident", order_by="Deadline.due_at")
     decisions: Mapped[list[RoutingDecision]] = relationship(back_populates="incident", order_by="RoutingDecision.id")
@@ -138,6 +146,7 @@ class Deadline(Base):
     __table_args__ = (
         UniqueConstraint("incident_id", "rule", name="uq_deadlines_incident_rule"),
         Index("ix_deadlines_status_due", "status", "due_at"),
+        Index("ix_deadlines_status_warn", "status", "warn_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -152,6 +161,8 @@ class Deadline(Base):
     met_at: Mapped[datetime | None]
     warned_at: Mapped[datetime | None]
     missed_at: Mapped[datetime | None]
+    basis: Mapped[str | None] = mapped_column(String(200))  # the policy the rule comes from (added by 0002)
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. a working-day calendar fallback (added by 0002)
 
     incident: Mapped[Incident] = relationship(back_populates="deadlines")
 
@@ -171,6 +182,38 @@ class Response(Base):
     content: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Transfer(Base):
+    """A 转办: the holding unit hands a matter to another unit, which must accept it (added by 0002)."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    from_unit_id: Mapped[str] = mapped_column(String(64))
+    to_unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Consultation(Base):
+    """A 会商 (joint consultation): participants, decision and lead unit (added by 0002)."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    participants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    decision: Mapped[str] = mapped_column(Text)
+    lead_unit_id: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Escalation(Base):
@@ -242,6 +285,7 @@ class ProcessedMessage(Base):
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     message_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    result: Mapped[str | None] = mapped_column(String(200))  # what applying it did, to replay its events (0002)
 
 
 class QuarantineRecord(Base):
@@ -284,3 +328,19 @@ class SourceHealth(Base):
     since: Mapped[datetime] = mapped_column(default=utcnow)
     last_run_at: Mapped[datetime | None]
     last_items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NearDupSignature(Base):
+    """A collected post's MinHash signature and near-duplicate cluster (added by 0003, crawler).
+
+    The crawler rebuilds its LSH index from these rows at start, so cluster ids survive restarts.
+    """
+
+    __tablename__ = "near_dup_signatures"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(String(100))
+    cluster_id: Mapped[str] = mapped_column(String(128), index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

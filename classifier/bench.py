@@ -1,0 +1,137 @@
+"""``huiyin bench classify --data CSV|JSONL [--limit N]``: the whole judgement against plain jieba.
+
+Three timed passes over the same texts (models and dictionaries loaded beforehand, load time
+reported apart): the judgement in batches (as the router stage runs it) → ``posts_per_s``; the
+judgement one post at a time → ``p50_ms``/``p99_ms`` per-post latency; ``jieba.lcut`` alone →
+``jieba_posts_per_s``. ``ratio`` is the batched judgement's rate over plain jieba's. The last line
+is one JSON object; ``memory`` is the process's peak RSS in MB. Figures only, no assertions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    """Add ``classify`` to the ``huiyin bench`` group."""
+    bench_app.command("classify", help="研判派单速度：整条研判对比纯 jieba 分词 judgement speed vs plain jieba")(classify)
+
+
+def read_posts(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """Posts from a CSV (``text``, or ``title`` + ``detail`` as in the 留言 data) or a JSONL file."""
+    posts: list[dict[str, Any]] = []
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(item, dict) and isinstance(item.get("text"), str):
+                    posts.append(item)
+                if limit and len(posts) >= limit:
+                    break
+        return posts
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if "text" in row:
+                post = {"text": row.get("text") or "", "title": row.get("title")}
+            else:
+                post = {"title": row.get("title") or row.get("留言主题") or "",
+                        "text": row.get("detail") or row.get("留言详情") or ""}
+            post["id"] = row.get("id") or row.get("留言编号") or str(len(posts))
+            posts.append(post)
+            if limit and len(posts) >= limit:
+                break
+    return posts
+
+
+def classify(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", exists=True, dir_okay=False, help="CSV 或 JSONL 数据 data file"),
+    limit: int = typer.Option(0, "--limit", min=0, help="最多条数（0 为全部） at most N posts"),
+    batch: int = typer.Option(256, "--batch", min=1, help="批大小 batch size"),
+    profile: bool = typer.Option(False, "--profile", help="输出性能剖析到 stderr print a profile to stderr"),
+) -> None:
+    """Time the judgement and plain jieba over the same posts; last line JSON."""
+    from huiyin.api.cli import settings_from
+    from huiyin.classifier.judge import Judge, PostInput
+    from huiyin.config.org import from_settings
+
+    settings = settings_from(ctx)
+    posts = read_posts(data, limit or None)
+    if not posts:
+        typer.echo("没有可用的帖子 no posts in the data", err=True)
+        raise typer.Exit(1)
+    texts = [PostInput.of(p).full_text() for p in posts]
+    t0 = time.perf_counter()
+    judge = Judge.from_settings(settings, from_settings(settings))
+    judge.judge_many(posts[:8])  # warm caches, as a running stage would be
+    load_s = time.perf_counter() - t0
+    typer.echo(f"加载 loaded in {load_s:.2f}s; field model: {'yes' if judge.fields else 'NO'}; posts: {len(posts)}")
+
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    t0 = time.perf_counter()
+    rules: dict[str, int] = {}
+    for start in range(0, len(posts), batch):
+        for routing in judge.judge_many(posts[start : start + batch]):
+            rules[routing.rule] = rules.get(routing.rule, 0) + 1
+    pipeline_s = time.perf_counter() - t0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+    typer.echo(f"研判 judgement (batches of {batch}): {len(posts) / pipeline_s:.0f} posts/s; rules {rules}")
+
+    latencies = []
+    for post in posts:
+        t1 = time.perf_counter()
+        judge.judge(post)
+        latencies.append((time.perf_counter() - t1) * 1000)
+    typer.echo(f"单条 one by one: {len(posts) / (sum(latencies) / 1000):.0f} posts/s")
+
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    t0 = time.perf_counter()
+    tokens = 0
+    for text in texts:
+        tokens += len(jieba.lcut(text))
+    jieba_s = time.perf_counter() - t0
+    typer.echo(f"jieba.lcut: {len(texts) / jieba_s:.0f} posts/s ({tokens} tokens)")
+
+    latencies.sort()
+    result = {
+        "posts": len(posts),
+        "posts_per_s": round(len(posts) / pipeline_s, 1),
+        "jieba_posts_per_s": round(len(texts) / jieba_s, 1),
+        "ratio": round(jieba_s / pipeline_s, 2),
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3),
+        "batch": batch,
+        "load_s": round(load_s, 2),
+        "memory": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "field_model": judge.fields is not None,
+        "rules": rules,
+    }
+    typer.echo(json.dumps(result, ensure_ascii=False))

@@ -1,0 +1,157 @@
+"""The whole judgement of a post (研判): field, place, severity, signals and routing → ``Routing``.
+
+``Judge.from_settings(settings, org)`` builds every part once (gazetteer automaton, compiled
+patterns, the field and sentiment models); ``judge_many`` then runs a batch with one vectorised
+model call per batch. The judgement is deterministic and has no side effects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from huiyin.config.org import OrgDirectory
+from huiyin.config.settings import Settings
+from huiyin.classifier.gazetteer import Gazetteer, GazetteerConfig, load_outside
+from huiyin.classifier.model_adapters import FieldPredictor, load_field_predictor, load_sentiment_predictor
+from huiyin.classifier.place import Locator
+from huiyin.classifier.router import FieldDecision, Router, RoutingConfig
+from huiyin.classifier.severity import SeverityConfig, SeverityGrader
+from huiyin.classifier.signals import SentimentPredictor, SignalConfig, SignalReader
+from huiyin.responder.bus.messages import PostRecord, Routing
+
+log = logging.getLogger(__name__)
+
+# Longer texts are judged on their beginning: it bounds the latency of one post, and what
+# decides field, place and severity is said early (titles, first paragraphs).
+MAX_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class PostInput:
+    """What the judgement reads from a post."""
+
+    text: str
+    title: str | None = None
+    source_region: str | None = None
+    likes: int = 0
+    dislikes: int = 0
+    comments: int = 0
+    reposts: int = 0
+
+    @classmethod
+    def of(cls, post: PostRecord | Mapping[str, Any] | PostInput) -> PostInput:
+        if isinstance(post, PostInput):
+            return post
+        get = post.get if isinstance(post, Mapping) else (lambda k, d=None: getattr(post, k, d))
+        return cls(
+            text=str(get("text") or ""),
+            title=(str(get("title")) if get("title") else None),
+            source_region=(str(get("source_region")) if get("source_region") else None),
+            **{k: _count(get(k, 0)) for k in ("likes", "dislikes", "comments", "reposts")},
+        )
+
+    def full_text(self) -> str:
+        """Title and body, the title left out when the body already starts with it."""
+        text = self.text.strip()
+        title = (self.title or "").strip()
+        if title and not text.startswith(title):
+            text = f"{title}\n{text}" if text else title
+        return text
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+class Judge:
+    """Field + place + severity + signals + routing for posts."""
+
+    def __init__(
+        self,
+        org: OrgDirectory,
+        locator: Locator,
+        grader: SeverityGrader,
+        signals: SignalReader,
+        router: Router,
+        fields: FieldPredictor | None,
+    ) -> None:
+        self.org = org
+        self.locator = locator
+        self.grader = grader
+        self.signals = signals
+        self.router = router
+        self.fields = fields
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        org: OrgDirectory,
+        *,
+        fields: FieldPredictor | None | str = "default",
+        sentiment: SentimentPredictor | None | str = "default",
+    ) -> Judge:
+        """Build every part from the configuration; ``"default"`` loads the package's models."""
+        gazetteer = Gazetteer(
+            org,
+            load_outside(settings.config_file("places_outside.yaml")),
+            GazetteerConfig.load(settings.config_file("places.yaml")),
+        )
+        locator = Locator(org, gazetteer, settings.home_jurisdiction)
+        grader = SeverityGrader(SeverityConfig.load(settings.config_file("severity.yaml")))
+        if sentiment == "default":
+            sentiment = load_sentiment_predictor(settings)
+        reader = SignalReader(SignalConfig.load(settings.config_file("signals.yaml")), sentiment)  # type: ignore[arg-type]
+        router = Router(org, locator, RoutingConfig.load(settings.config_file("routing.yaml")), settings.home_jurisdiction)
+        if fields == "default":
+            fields = load_field_predictor(settings, org)
+        return cls(org, locator, grader, reader, router, fields)  # type: ignore[arg-type]
+
+    def judge(self, post: PostRecord | Mapping[str, Any] | PostInput) -> Routing:
+        """The routing decision for one post."""
+        return self.judge_many([post])[0]
+
+    def judge_many(self, posts: Sequence[PostRecord | Mapping[str, Any] | PostInput]) -> list[Routing]:
+        """Routing decisions for a batch; one model call per batch."""
+        inputs = [PostInput.of(p) for p in posts]
+        texts = [p.full_text()[:MAX_CHARS] for p in inputs]
+        decisions = self._fields(texts)
+        sentiments = self.signals.sentiment(texts)
+        return [self._one(p, t, d, s) for p, t, d, s in zip(inputs, texts, decisions, sentiments)]
+
+    def _fields(self, texts: list[str]) -> list[FieldDecision]:
+        empty = FieldDecision(None, None, True, ("文本为空，无法判断领域",))
+        if self.fields is None:
+            return [FieldDecision(None, None, True, ("领域模型不可用",)) if t else empty for t in texts]
+        index = [i for i, t in enumerate(texts) if t]
+        predicted = self.fields([texts[i] for i in index]) if index else []
+        result = [empty] * len(texts)
+        for i, decision in zip(index, predicted):
+            result[i] = decision
+        return result
+
+    def _one(self, post: PostInput, text: str, fd: FieldDecision, sentiment: dict) -> Routing:
+        place = self.locator.locate(text, post.source_region)
+        severity = self.grader.grade(text)
+        signals = {
+            "sentiment": sentiment,
+            "rumour": self.signals.rumour(text),
+            "heat": self.signals.heat(post.likes, post.dislikes, post.comments, post.reposts),
+            "severity": severity.as_signal(),
+        }
+        extra: list[str] = []
+        length = len(post.text) + len(post.title or "")
+        if length > MAX_CHARS:
+            extra.append(f"文本过长（约{length}字），仅分析前{MAX_CHARS}字")
+        rumour = signals["rumour"]
+        if rumour["flag"]:
+            extra.append(f"传言信号「{'、'.join(rumour['words'])}」：如属不实信息需迅速澄清（001 §五(二)）")
+        if sentiment.get("negative"):
+            extra.append(f"负面情绪：{sentiment['evidence']}")
+        return self.router.route(fd, place, severity, self.router.named_departments(text), signals, extra)

@@ -1,0 +1,140 @@
+"""Chinese word segmentation behind one function, so the backend can be swapped.
+
+``tokenize(text)`` cuts a text into words with the configured backend: ``rjieba`` (the default,
+a Rust port that gives jieba's tokens about 17 times faster) or ``jieba`` (the reference). Both
+get the same user words through ``add_word`` (rjieba has no dictionary-file loader), so place and
+department names of the org directory and field keywords come out as single tokens.
+
+>>> configure(backend="rjieba", extra_words=["建北街道"])  # doctest: +SKIP
+>>> tokenize("长安区建北街道供暖不热")  # doctest: +SKIP
+['长安区', '建北街道', '供暖', '不热']
+
+The org directory is not imported here: callers pass plain word lists, e.g. built by
+``user_words(names=..., keywords=...)`` from ``OrgDirectory`` jurisdictions, units and fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Literal, Protocol
+
+from huiyin.config.errors import ConfigError
+
+Backend = Literal["jieba", "rjieba"]
+BACKENDS: tuple[Backend, ...] = ("rjieba", "jieba")
+
+# A token is kept as a feature only if it holds a letter, digit or CJK character.
+_WORDLIKE = re.compile(r"\w", re.UNICODE)
+
+
+class _Cutter(Protocol):
+    def cut(self, text: str) -> list[str]: ...
+
+    def add_word(self, word: str) -> None: ...
+
+
+class _RJieba:
+    def __init__(self) -> None:
+        import rjieba
+
+        self._impl = rjieba.Jieba()  # own instance: user words never leak into rjieba's global one
+
+    def cut(self, text: str) -> list[str]:
+        return self._impl.cut(text, True)
+
+    def add_word(self, word: str) -> None:
+        self._impl.add_word(word, None, None)  # None: suggested frequency, as jieba does
+
+
+class _Jieba:
+    def __init__(self) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter goes to stderr otherwise
+        self._impl = jieba.Tokenizer()
+        self._impl.initialize()
+
+    def cut(self, text: str) -> list[str]:
+        return self._impl.lcut(text, HMM=True)
+
+    def add_word(self, word: str) -> None:
+        self._impl.add_word(word)
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """The shipped stop words (``classifier/data/stopwords.txt``)."""
+    text = resources.files("huiyin.classifier").joinpath("data/stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in (line.split("#", 1)[0].strip() for line in text.splitlines()) if w)
+
+
+def user_words(*, names: Iterable[str] = (), keywords: Iterable[str] = ()) -> list[str]:
+    """Deduplicated user words from org names (places, units, fields) and field keywords.
+
+    Single characters and blanks are dropped: they would only break the segmentation.
+    """
+    seen: dict[str, None] = {}
+    for word in (*names, *keywords):
+        word = (word or "").strip()
+        if len(word) >= 2 and not any(ch.isspace() for ch in word):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+class Tokenizer:
+    """One segmentation backend with its user words and stop words.
+
+    ``words(text)`` gives the feature tokens: stop words, punctuation and blanks removed.
+    The instance is safe to share between threads (the backends' cut is read-only).
+    """
+
+    def __init__(self, backend: Backend = "rjieba", extra_words: Iterable[str] = (), *, use_stop_words: bool = True) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown tokenizer backend {backend!r}, expected one of {BACKENDS}", key="classifier.tokenizer")
+        self.backend: Backend = backend
+        self._cutter: _Cutter = _RJieba() if backend == "rjieba" else _Jieba()
+        self.extra_words: tuple[str, ...] = tuple(user_words(names=extra_words))
+        for word in self.extra_words:
+            self._cutter.add_word(word)
+        self._stop = stop_words() if use_stop_words else frozenset()
+
+    def cut(self, text: str) -> list[str]:
+        """All tokens, punctuation and spaces included (what ``jieba.lcut`` gives)."""
+        return self._cutter.cut(text) if text else []
+
+    def words(self, text: str) -> list[str]:
+        """Feature tokens: no stop words, punctuation or blanks."""
+        stop = self._stop
+        return [t for t in self.cut(text) if t not in stop and _WORDLIKE.search(t)]
+
+
+_lock = threading.Lock()
+_default: Tokenizer | None = None
+
+
+def configure(backend: Backend = "rjieba", extra_words: Iterable[str] = (), *, use_stop_words: bool = True) -> Tokenizer:
+    """Replace the process-wide tokenizer used by ``tokenize``; returns it."""
+    global _default
+    tokenizer = Tokenizer(backend, extra_words, use_stop_words=use_stop_words)
+    with _lock:
+        _default = tokenizer
+    return tokenizer
+
+
+def get_tokenizer() -> Tokenizer:
+    """The process-wide tokenizer (rjieba, no user words, until ``configure`` is called)."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Tokenizer()
+        return _default
+
+
+def tokenize(text: str) -> list[str]:
+    """Feature words of ``text`` with the process-wide tokenizer (stop words removed)."""
+    return get_tokenizer().words(text)

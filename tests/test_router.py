@@ -1,0 +1,192 @@
+"""Routing rules (分级负责) on realistic Hebei posts, over the real org directory.
+
+The field a post is about is an input of the rules: these tests give it (as the classifier
+would) so that each rule is tested on its own; ``test_whole_judgement_*`` at the end run the
+package's field model too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.classifier_support import given, jid, model_judge, rules_judge
+from huiyin.classifier.router import RULES
+from huiyin.responder.bus.messages import Routing
+
+
+def route(text: str, field_id: str | None, *, hint: str | None = None, p: float = 0.9, review: bool = False,
+          **counts: Any) -> Routing:
+    j = rules_judge()
+    place = j.locator.locate(text, hint)
+    severity = j.grader.grade(text)
+    signals = {"rumour": j.signals.rumour(text), "heat": j.signals.heat(**counts)}
+    return j.router.route(given(field_id, p, review), place, severity, j.router.named_departments(text), signals)
+
+
+def names(r: Routing) -> list[str]:
+    return list(r.co_unit_names)
+
+
+# -- single_unit ---------------------------------------------------------------------------------
+def test_single_township_in_its_remit_is_the_first_responsible_unit() -> None:
+    r = route("正定县诸福屯街道征地补偿款迟迟不发，村民多次反映无果", "land_expropriation")
+    assert (r.rule, r.unit_name, r.tier) == ("single_unit", "诸福屯街道办事处", "township")
+    assert r.co_unit_ids == [] and not r.needs_review
+    assert r.coordinating_unit_names == ["石家庄市正定县自然资源和规划局"]  # type: ignore[attr-defined]
+    assert any("第一责任主体" in x and "003" in x for x in r.reasons)
+    assert r.place.township == "诸福屯街道" and r.field == "征地补偿"
+
+
+def test_single_county_goes_to_the_county_department_in_charge() -> None:
+    r = route("正定县某镇征地补偿不到位，补偿标准比邻村低一半", "land_expropriation")
+    assert (r.rule, r.unit_id, r.tier) == ("single_unit", "130123.natural_resources", "county")
+    assert r.unit_name == "石家庄市正定县自然资源和规划局" and r.lead_unit_name == r.unit_name
+
+
+def test_township_matter_outside_its_remit_goes_to_the_county_department() -> None:
+    r = route("正定县诸福屯街道派出所办理户口迁移，跑了五趟还不给办", "household_registration")
+    assert (r.rule, r.unit_name) == ("single_unit", "石家庄市正定县公安局")
+    assert any("不属乡镇/街道职责" in x for x in r.reasons)
+
+
+def test_city_level_matter_goes_to_the_city_department() -> None:
+    r = route("石家庄市公租房摇号结果迟迟不公布", "affordable_housing")
+    assert (r.rule, r.unit_name, r.tier) == ("single_unit", "石家庄市住房和城乡建设局", "city")
+
+
+# -- multi_township / multi_locality ------------------------------------------------------------
+def test_several_streets_of_one_district() -> None:
+    r = route("石家庄市长安区建北街道和青园街道多个小区停水三天，没有任何通知", "municipal_services")
+    assert r.rule == "multi_township"
+    assert r.unit_name == "石家庄市长安区城市管理综合行政执法局" and r.tier == "county"
+    assert names(r) == ["建北街道办事处", "青园街道办事处"]
+    assert r.place.county == "长安区" and r.place.township is None
+    assert any("涉及2个乡镇/街道" in x for x in r.reasons)
+
+
+def test_several_counties_of_one_city() -> None:
+    r = route("正定县和灵寿县交界处的石料厂粉尘污染严重，附近村民不敢开窗", "environmental_protection")
+    assert (r.rule, r.unit_name, r.tier) == ("multi_locality", "石家庄市生态环境局", "city")
+    assert names(r) == ["正定县人民政府", "灵寿县人民政府"]
+
+
+# -- multi_department ---------------------------------------------------------------------------
+def test_departments_passing_the_buck_are_routed_together_with_a_lead() -> None:
+    r = route("正定县某小区停水一周，住建局说归城管局管，城管局又推给住建局", "municipal_services")
+    assert r.rule == "multi_department"
+    assert r.unit_name == "石家庄市正定县城市管理综合行政执法局"
+    assert names(r) == ["石家庄市正定县住房和城乡建设局"]
+    assert any("牵头" in x and "住建局" in x for x in r.reasons)
+
+
+def test_a_second_likely_field_of_another_department_is_a_co_unit() -> None:
+    j = rules_judge()
+    text = "正定县诸福屯街道一养殖场污水直排农田"
+    fd = given("environmental_protection").__class__(
+        "environmental_protection", 0.55, False, (), (("agriculture_rural", 0.35),)
+    )
+    r = j.router.route(fd, j.locator.locate(text), j.grader.grade(text), [], {})
+    assert r.rule == "multi_department" and r.unit_name == "石家庄市正定县生态环境局"
+    assert names(r) == ["石家庄市正定县农业农村局", "诸福屯街道办事处"]
+
+
+# -- severity_tier --------------------------------------------------------------------------------
+def test_major_accident_is_led_by_the_province() -> None:
+    r = route("正定县一化工厂发生爆炸，已造成12人死亡，多人受伤", "work_safety")
+    assert (r.rule, r.severity, r.unit_name, r.tier) == ("severity_tier", "重大", "河北省人民政府", "province")
+    assert names(r) == ["河北省应急管理厅", "石家庄市人民政府", "正定县人民政府"]
+    assert any("重大阈值10人" in x for x in r.reasons)
+
+
+def test_especially_major_accident_notes_it_is_above_the_province() -> None:
+    r = route("正定县一化工厂爆炸，死亡人数升至30人", "work_safety")
+    assert r.severity == "特别重大" and r.unit_name == "河北省人民政府"
+    assert r.above_province == "国务院"  # type: ignore[attr-defined]
+    assert any("国务院" in x for x in r.reasons)
+
+
+def test_larger_accident_is_led_by_the_city() -> None:
+    r = route("长安区建北街道一工地塔吊倒塌，3名工人死亡", "work_safety")
+    assert (r.rule, r.severity, r.unit_name) == ("severity_tier", "较大", "石家庄市人民政府")
+    assert names(r) == ["石家庄市应急管理局", "长安区人民政府", "建北街道办事处"]
+
+
+def test_general_incident_at_a_township_is_raised_to_the_county() -> None:
+    r = route("正定县诸福屯街道一饭店燃气爆炸，2人受伤", "work_safety")
+    assert (r.rule, r.severity, r.unit_name) == ("severity_tier", "一般", "石家庄市正定县应急管理局")
+    assert names(r) == ["诸福屯街道办事处"]
+
+
+def test_incident_without_place_uses_the_source_and_asks_for_review() -> None:
+    r = route("某县化工厂爆炸造成12人死亡", "work_safety", hint="130123")
+    assert (r.rule, r.unit_name) == ("severity_tier", "河北省人民政府") and r.needs_review
+    assert any("来源属地" in x for x in r.reasons)
+
+
+# -- no_place / needs_review / outside_directory ------------------------------------------------
+def test_no_place_goes_to_the_publicity_office_of_the_source() -> None:
+    r = route("小区暖气不热，打了好几次电话物业都不管", "municipal_services", hint="130123")
+    assert (r.rule, r.unit_name, r.tier) == ("no_place", "正定县委宣传部（县委网信办）", "county") and r.needs_review
+    home = route("小区暖气不热，打了好几次电话物业都不管", "municipal_services")
+    assert (home.rule, home.unit_id) == ("no_place", "130000.publicity")
+
+
+def test_ambiguous_place_needs_review_at_the_best_known_jurisdiction() -> None:
+    r = route("新华区某小区冬季供暖不热，室温只有十度", "municipal_services")
+    assert (r.rule, r.unit_id) == ("needs_review", "130000.publicity") and r.needs_review
+    resolved = route("新华区某小区冬季供暖不热，室温只有十度", "municipal_services", hint="130900")
+    assert (resolved.rule, resolved.unit_id) == ("single_unit", "130902.urban_management")
+    assert resolved.place.city == "沧州市"
+
+
+def test_low_confidence_field_needs_review() -> None:
+    r = route("正定县这事到底归谁管", "municipal_services", p=0.31, review=True)
+    assert (r.rule, r.unit_id, r.needs_review) == ("needs_review", "130123.publicity", True)
+
+
+def test_place_outside_hebei_goes_to_the_home_publicity_office() -> None:
+    r = route("北京市朝阳区某小区物业乱收费，业主投诉无门", "property_management")
+    assert (r.rule, r.unit_id, r.needs_review) == ("outside_directory", "130000.publicity", True)
+    assert r.place.outside == ["北京市朝阳区"]  # type: ignore[attr-defined]
+
+
+# -- signals and determinism ----------------------------------------------------------------------
+def test_rumour_post_is_routed_with_its_signal() -> None:
+    j = rules_judge()
+    r = j.judge({"text": "网传正定县自来水厂水源被污染，听说喝了会中毒，是谣言吗？", "reposts": 300, "likes": 1200})
+    assert r.signals["rumour"]["flag"] and r.signals["rumour"]["words"] == ["网传", "听说", "谣言"]
+    assert r.signals["heat"] == {**r.signals["heat"], "score": 83.1, "level": "极高"}  # 25·log10(1+1200+3·300)
+    assert any("传言信号" in x and "澄清" in x for x in r.reasons)
+    assert r.signals["sentiment"]["evidence"] == "情感模型不可用"
+
+
+def test_every_rule_is_covered_and_decisions_are_deterministic() -> None:
+    posts = [
+        ("正定县诸福屯街道征地补偿款迟迟不发", "land_expropriation", None),
+        ("石家庄市长安区建北街道和青园街道多个小区停水", "municipal_services", None),
+        ("正定县和灵寿县交界处的石料厂粉尘污染严重", "environmental_protection", None),
+        ("正定县某小区停水，住建局和城管局互相推诿", "municipal_services", None),
+        ("正定县一化工厂发生爆炸，已造成12人死亡", "work_safety", None),
+        ("小区暖气不热", "municipal_services", "130123"),
+        ("新华区供暖不热", "municipal_services", None),
+        ("北京市朝阳区某小区物业乱收费", "property_management", None),
+    ]
+    first = [route(t, f, hint=h).model_dump(mode="json") for t, f, h in posts]
+    again = [route(t, f, hint=h).model_dump(mode="json") for t, f, h in posts]
+    assert first == again
+    assert {r["rule"] for r in first} == set(RULES)
+
+
+# -- the whole judgement, with the package's field model ------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "unit_id"),
+    [
+        ("正定县诸福屯街道征地补偿款迟迟不发，村民多次反映无果", jid("诸福屯街道") + ".gov"),
+        ("正定县一化工厂发生爆炸，已造成12人死亡", "130000.gov"),
+    ],
+)
+def test_whole_judgement_with_the_field_model(text: str, unit_id: str) -> None:
+    r = model_judge().judge({"text": text})
+    assert r.unit_id == unit_id and r.field_id is not None and r.confidence is not None
