@@ -3,8 +3,10 @@
 Three timed passes over the same texts (models and dictionaries loaded beforehand, load time
 reported apart): the judgement in batches (as the router stage runs it) → ``posts_per_s``; the
 judgement one post at a time → ``p50_ms``/``p99_ms`` per-post latency; ``jieba.lcut`` alone →
-``jieba_posts_per_s``. ``ratio`` is the batched judgement's rate over plain jieba's. The last line
-is one JSON object; ``memory`` is the process's peak RSS in MB. Figures only, no assertions.
+``jieba_posts_per_s``. ``ratio`` is the batched judgement's rate over plain jieba's. The models
+are also timed alone over the same batches: ``share`` is each model's part of the judgement and
+``rest_posts_per_s`` the rate of everything else (place, severity, signals, routing). The last
+line is one JSON object; ``memory`` is the process's peak RSS in MB. Figures only, no assertions.
 """
 
 from __future__ import annotations
@@ -102,6 +104,22 @@ def classify(
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     typer.echo(f"研判 judgement (batches of {batch}): {len(posts) / pipeline_s:.0f} posts/s; rules {rules}")
 
+    # Where the time goes: the models alone, over the same batches.
+    inputs = [PostInput.of(p) for p in posts]
+    model_s = {}
+    if judge.fields is not None:
+        t0 = time.perf_counter()
+        for start in range(0, len(inputs), batch):
+            judge.fields([(p.title, p.text) for p in inputs[start : start + batch] if p.full_text()])
+        model_s["field_model"] = time.perf_counter() - t0
+    if judge.signals.sentiment_model is not None:
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), batch):
+            judge.signals.sentiment_model([t for t in texts[start : start + batch] if t])
+        model_s["sentiment_model"] = time.perf_counter() - t0
+    for name, seconds in model_s.items():
+        typer.echo(f"{name}: {len(posts) / seconds:.0f} posts/s ({seconds / pipeline_s:.0%} of the judgement)")
+
     latencies = []
     for post in posts:
         t1 = time.perf_counter()
@@ -132,6 +150,9 @@ def classify(
         "load_s": round(load_s, 2),
         "memory": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "field_model": judge.fields is not None,
+        "sentiment_model": judge.signals.sentiment_model is not None,
+        "share": {name: round(seconds / pipeline_s, 3) for name, seconds in model_s.items()},
+        "rest_posts_per_s": round(len(posts) / max(1e-9, pipeline_s - sum(model_s.values())), 1),
         "rules": rules,
     }
     typer.echo(json.dumps(result, ensure_ascii=False))

@@ -8,7 +8,8 @@ refined by the fields' keywords (org/fields.yaml):
    text uses most (停水, 自来水);
 2. failing that, a field elsewhere whose keywords occur at least twice and more often than the
    predicted field's own (征地, 征地补偿 → 征地补偿 even when the model said 城乡建设: the
-   training labels have no 国土资源).
+   training labels have no 国土资源); once is enough when the model itself is unsure (below
+   its confidence threshold), which leaves the post flagged for review all the same.
 
 A prediction that is already a fine field is kept. Every refinement gives its reason.
 """
@@ -47,12 +48,21 @@ class FieldRefiner:
                 found.setdefault(fid, []).append(word)
         return found
 
-    def refine(self, field_id: str | None, text: str) -> tuple[str | None, list[str]]:
+    def supported(self, field_id: str, hits: dict[str, list[str]]) -> list[str]:
+        """Keywords of ``field_id`` or of a field below it among ``hits``."""
+        words = list(hits.get(field_id, ()))
+        for below in self._below.get(field_id, ()):
+            words += [w for w in hits.get(below, ()) if w not in words]
+        return words
+
+    def refine(
+        self, field_id: str | None, text: str, hits: dict[str, list[str]] | None = None, *, unsure: bool = False
+    ) -> tuple[str | None, list[str]]:
         """The refined field id and the reasons (empty when nothing changed)."""
         field = self.org.fields.get(field_id or "")
         if field is None or field.parent is not None:
             return field_id, []
-        hits = self.evidence(text)
+        hits = self.evidence(text) if hits is None else hits
         if not hits:
             return field_id, []
         below = [f for f in hits if f in self._below[field.id]]
@@ -60,7 +70,8 @@ class FieldRefiner:
             best = max(below, key=self._rank(hits))
             return best, [self._reason(best, hits[best], f"属「{field.name}」")]
         own = len(hits.get(field.id, ()))
-        across = [f for f in hits if len(hits[f]) >= MIN_CROSS_HITS and len(hits[f]) > own and f != field.id]
+        least = 1 if unsure else MIN_CROSS_HITS
+        across = [f for f in hits if len(hits[f]) >= least and len(hits[f]) > own and f != field.id]
         if across:
             best = max(across, key=self._rank(hits))
             return best, [self._reason(best, hits[best], f"替代模型判断「{field.name}」")]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from huiyin.config.org import OrgDirectory
 from huiyin.config.settings import Settings
+from huiyin.classifier.field_refine import FieldRefiner
 from huiyin.classifier.gazetteer import Gazetteer, GazetteerConfig, load_outside
 from huiyin.classifier.model_adapters import FieldPredictor, load_field_predictor, load_sentiment_predictor
 from huiyin.classifier.place import Locator
@@ -87,6 +88,7 @@ class Judge:
         self.signals = signals
         self.router = router
         self.fields = fields
+        self.refiner = FieldRefiner(org)
 
     @classmethod
     def from_settings(
@@ -121,20 +123,35 @@ class Judge:
         """Routing decisions for a batch; one model call per batch."""
         inputs = [PostInput.of(p) for p in posts]
         texts = [p.full_text()[:MAX_CHARS] for p in inputs]
-        decisions = self._fields(texts)
+        decisions = self._fields(inputs, texts)
         sentiments = self.signals.sentiment(texts)
         return [self._one(p, t, d, s) for p, t, d, s in zip(inputs, texts, decisions, sentiments)]
 
-    def _fields(self, texts: list[str]) -> list[FieldDecision]:
+    def _fields(self, inputs: list[PostInput], texts: list[str]) -> list[FieldDecision]:
         empty = FieldDecision(None, None, True, ("文本为空，无法判断领域",))
         if self.fields is None:
             return [FieldDecision(None, None, True, ("领域模型不可用",)) if t else empty for t in texts]
         index = [i for i, t in enumerate(texts) if t]
-        predicted = self.fields([texts[i] for i in index]) if index else []
+        pairs = [(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in index]
+        predicted = self.fields(pairs) if index else []
         result = [empty] * len(texts)
         for i, decision in zip(index, predicted):
-            result[i] = decision
+            result[i] = self._refine(decision, texts[i])
         return result
+
+    def _refine(self, decision: FieldDecision, text: str) -> FieldDecision:
+        """Refine a coarse field by keywords; keep only other fields the text has words of."""
+        hits = self.refiner.evidence(text)
+        refined, why = self.refiner.refine(decision.field_id, text, hits, unsure=decision.needs_review)
+        if not why and refined is not None:
+            words = self.refiner.supported(refined, hits)
+            if words:
+                why.append(f"领域关键词：{'、'.join(f'「{w}」' for w in words[:5])}")
+        others = []
+        for fid, p in decision.others:
+            if fid != refined and self.refiner.supported(fid, hits):
+                others.append((fid, p))
+        return replace(decision, field_id=refined, reasons=(*decision.reasons, *why), others=tuple(others))
 
     def _one(self, post: PostInput, text: str, fd: FieldDecision, sentiment: dict) -> Routing:
         place = self.locator.locate(text, post.source_region)

@@ -3,6 +3,11 @@
 The field model and the sentiment model are built by ``huiyin.classifier`` (``classify train``);
 this module turns their predictions into ``FieldDecision`` and (label, p_negative) pairs, and
 answers None when a model is not available, so the judgement can say so instead of guessing.
+
+Both adapters score a whole batch with one ``predict_proba`` call (the models' vectorised path)
+and do not ask for the models' per-post evidence, which costs more than the prediction itself:
+the words behind a field come from the field keywords instead (``field_refine``), and the
+sentiment signal shows the probability and its threshold.
 """
 
 from __future__ import annotations
@@ -10,22 +15,75 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from huiyin.config.org import OrgDirectory
-from huiyin.config.settings import Settings
+import numpy as np
+
 from huiyin.classifier.router import FieldDecision
 from huiyin.classifier.signals import SentimentPredictor
+from huiyin.config.errors import ConfigError
+from huiyin.config.org import OrgDirectory
+from huiyin.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FieldPredictor = Callable[[Sequence[str]], list[FieldDecision]]
+# (title, body) pairs → one decision per pair.
+FieldPredictor = Callable[[Sequence[tuple[str | None, str]]], list[FieldDecision]]
 
 
 def load_field_predictor(settings: Settings, org: OrgDirectory) -> FieldPredictor | None:
     """The package's field model as a batch predictor, or None if it is not available."""
-    log.warning("领域模型不可用 field model not available")
-    return None
+    from huiyin.classifier.field_model import FieldClassifier
+    from huiyin.classifier.model_io import ModelError
+
+    try:
+        classifier = FieldClassifier.from_settings(settings)
+    except (ModelError, ConfigError, OSError) as exc:
+        log.warning("领域模型不可用 field model not available: %s", exc)
+        return None
+    model, threshold = classifier.model, classifier.min_confidence
+    labels = list(model.labels)
+    fields = [classifier.label_map.get(label) for label in labels]
+    unknown = sorted({f for f in fields if f is not None and f not in org.fields})
+    if unknown:
+        log.warning("classifier.yaml names fields missing from the org directory: %s", unknown)
+        fields = [f if f in org.fields else None for f in fields]
+
+    def predict(posts: Sequence[tuple[str | None, str]]) -> list[FieldDecision]:
+        if not posts:
+            return []
+        proba = model.predict_proba(list(posts))
+        decisions = []
+        for row, order in zip(proba, np.argsort(-proba, axis=1, kind="stable")[:, :3]):
+            best = int(order[0])
+            label, field_id, p = labels[best], fields[best], round(float(row[best]), 4)
+            others = tuple((fields[i], round(float(row[i]), 4)) for i in order[1:] if fields[i] is not None)
+            if field_id is None:
+                review, reason = True, f"标签「{label}」未配置对应领域（config/classifier.yaml），需人工研判"
+            elif p < threshold:
+                review, reason = True, f"领域「{label}」置信度 {p:.2f} 低于阈值 {threshold:.2f}，需人工研判"
+            else:
+                review, reason = False, f"领域「{label}」（模型置信度 {p:.2f}）"
+            decisions.append(FieldDecision(field_id, p, review, (reason,), others))  # type: ignore[arg-type]
+        return decisions
+
+    return predict
 
 
 def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
     """The package's sentiment model as a batch predictor, or None if it is not available."""
-    return None
+    from huiyin.classifier.model_io import ModelError
+    from huiyin.classifier.sentiment import NEGATIVE, SentimentModel
+
+    try:
+        model = SentimentModel.load(backend=settings.classifier.tokenizer).model
+    except (ModelError, ConfigError, OSError, ValueError) as exc:
+        log.info("情感模型不可用 sentiment model not available: %s", exc)
+        return None
+    negative = list(model.labels).index(NEGATIVE)
+
+    def predict(texts: Sequence[str]) -> list[tuple[str, float]]:
+        if not texts:
+            return []
+        scores = model.predict_proba([(None, t) for t in texts])[:, negative]
+        return [("negative" if s >= 0.5 else "other", float(s)) for s in scores]
+
+    return predict

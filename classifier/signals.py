@@ -98,10 +98,10 @@ class SignalReader:
         if self.sentiment_model is None or not texts:
             return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE} for _ in texts]
         results = []
-        for label, p_negative in self.sentiment_model(texts):
+        for _, p_negative in self.sentiment_model(texts):
             negative = p_negative >= self.config.negative_threshold
             results.append({
-                "label": label,
+                "label": "negative" if negative else "other",
                 "negative": negative,
                 "probability": round(float(p_negative), 3),
                 "evidence": f"负面概率{p_negative:.2f}{'≥' if negative else '<'}阈值{self.config.negative_threshold:g}",

@@ -30,6 +30,10 @@ BACKENDS: tuple[Backend, ...] = ("rjieba", "jieba")
 
 # A token is kept as a feature only if it holds a letter, digit or CJK character.
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
+# rjieba keeps Latin/digit runs joined by - _ . together (Wi-Fi, 2019-12-30, a.com) where jieba
+# splits them; this is jieba's own pattern for such runs (decimals like 3.5 stay whole).
+_JOINED = re.compile(r"[-_.]")
+_JIEBA_ASCII = re.compile(r"[a-zA-Z0-9]+(?:\.\d+)?%?|[-_.]+|.", re.S)
 
 
 class _Cutter(Protocol):
@@ -45,10 +49,20 @@ class _RJieba:
         self._impl = rjieba.Jieba()  # own instance: user words never leak into rjieba's global one
 
     def cut(self, text: str) -> list[str]:
-        return self._impl.cut(text, True)
+        tokens = self._impl.cut(text, True)
+        if not _JOINED.search(text):
+            return tokens
+        out: list[str] = []
+        for tok in tokens:
+            out += _as_jieba(tok) if not tok.isalnum() else (tok,)
+        return out
 
-    def add_word(self, word: str) -> None:
-        self._impl.add_word(word, None, None)  # None: suggested frequency, as jieba does
+
+def _as_jieba(tok: str) -> list[str]:
+    """An rjieba token as jieba would cut it (only Latin/digit runs joined by - _ . differ)."""
+    if len(tok) > 1 and tok.isascii() and _JOINED.search(tok) and tok.strip("-_."):
+        return _JIEBA_ASCII.findall(tok)
+    return [tok]
 
 
 class _Jieba:
@@ -109,8 +123,12 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Feature tokens: no stop words, punctuation or blanks."""
+        if not text:
+            return []
         stop = self._stop
-        return [t for t in self.cut(text) if t not in stop and _WORDLIKE.search(t)]
+        raw = self._cutter.cut(text)  # already jieba-compatible
+        # Fast path: isalnum() is true for CJK and plain Latin/digit words (most tokens).
+        return [t for t in raw if t not in stop and (t.isalnum() or _WORDLIKE.search(t))]
 
 
 _lock = threading.Lock()

@@ -180,13 +180,33 @@ def test_every_rule_is_covered_and_decisions_are_deterministic() -> None:
 
 
 # -- the whole judgement, with the package's field model ------------------------------------------
+LAND = ("正定县诸福屯街道小营村征地补偿款迟迟不发放。2019年村里的土地被征收用于修路，按照协议每亩补偿款应在半年内"
+        "发到村民手中，到现在两年过去了，村民多次找街道办和村委会，都说钱还没拨下来。请领导帮忙查一查补偿款去哪了。")
+
+
+def test_whole_judgement_with_the_field_model() -> None:
+    j = model_judge()
+    land = j.judge({"text": LAND, "title": "征地补偿款两年未发放"})
+    assert (land.rule, land.unit_name, land.field_id) == ("single_unit", "诸福屯街道办事处", "land_expropriation")
+    assert land.confidence is not None and any("细分领域" in x for x in land.reasons)
+    water = j.judge({"text": "石家庄市长安区建北街道和青园街道多个小区停水三天，没有任何通知，老人孩子用水困难。"})
+    assert (water.rule, water.field_id) == ("multi_township", "municipal_services")
+    blast = j.judge({"text": "正定县一化工厂发生爆炸，已造成12人死亡"})
+    assert (blast.rule, blast.unit_name, blast.field_id) == ("severity_tier", "河北省人民政府", "work_safety")
+
+
+# -- field refinement (coarse training labels → the field that names the duty) -------------------
 @pytest.mark.parametrize(
-    ("text", "unit_id"),
+    ("coarse", "text", "fine"),
     [
-        ("正定县诸福屯街道征地补偿款迟迟不发，村民多次反映无果", jid("诸福屯街道") + ".gov"),
-        ("正定县一化工厂发生爆炸，已造成12人死亡", "130000.gov"),
+        ("urban_rural_construction", "长安区建北街道多个小区停水三天", "municipal_services"),
+        ("urban_rural_construction", "正定县某镇征地补偿不到位，征地款至今未发", "land_expropriation"),
+        ("labor_social_security", "公司拖欠农民工工资半年", "labor_disputes"),
+        ("urban_rural_construction", "楼下工地夜间施工噪音扰民", "urban_rural_construction"),
+        ("municipal_services", "正定县某镇征地补偿不到位，征地款至今未发", "municipal_services"),  # already fine
     ],
 )
-def test_whole_judgement_with_the_field_model(text: str, unit_id: str) -> None:
-    r = model_judge().judge({"text": text})
-    assert r.unit_id == unit_id and r.field_id is not None and r.confidence is not None
+def test_coarse_fields_are_refined_by_keywords(coarse: str, text: str, fine: str) -> None:
+    refined = rules_judge()._refine(given(coarse), text)
+    assert refined.field_id == fine
+    assert (refined.reasons[-1].startswith("细分领域")) == (coarse != fine)

@@ -70,3 +70,28 @@ def test_stop_flag_ends_run_after_commit(tmp_path: Path) -> None:
     thread.join(10)
     assert not thread.is_alive()
     assert bus.committed("g", "in") == 6
+
+
+def test_bus_failure_on_commit_is_retried(tmp_path: Path) -> None:
+    from huiyin.config.errors import BusError
+    from huiyin.responder.bus.embedded import EmbeddedConsumer
+
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.publish("in", {"i": 1})
+    original = EmbeddedConsumer.commit
+    failures = {"left": 2}
+
+    def flaky_commit(self, messages=None):  # type: ignore[no-untyped-def]
+        if failures["left"]:
+            failures["left"] -= 1
+            raise BusError("broker restarting")
+        return original(self, messages)
+
+    EmbeddedConsumer.commit = flaky_commit  # type: ignore[method-assign]
+    try:
+        handled: list[int] = []
+        _runner(bus, lambda batch: handled.extend(m.value["i"] for m in batch)).run_until_idle()
+    finally:
+        EmbeddedConsumer.commit = original  # type: ignore[method-assign]
+    assert handled == [1] and failures["left"] == 0
+    assert bus.committed("g", "in") == 1

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -24,6 +25,7 @@ from huiyin.responder.bus.messages import DeadLetter
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[Message]], None]
+_T = TypeVar("_T")
 TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, BusError, StoreError, ConnectionError, TimeoutError)
 
 
@@ -77,23 +79,30 @@ class StageRunner:
         return self.processed - before
 
     def _step(self, consumer: Consumer) -> int:
-        messages = consumer.poll(self.poll_timeout_s, self.max_records)
+        messages = self._retrying(lambda: consumer.poll(self.poll_timeout_s, self.max_records), "poll")
         if not messages:
             return 0
+        self._retrying(lambda: self._handle(messages), "handle", keep_going_on_stop=True)
+        self._retrying(lambda: consumer.commit(messages), "commit", keep_going_on_stop=True)
+        self.processed += len(messages)
+        return len(messages)
+
+    def _retrying(self, action: Callable[[], _T], what: str, *, keep_going_on_stop: bool = False) -> _T:
+        """Run ``action``, retrying transient failures (broker or database away) with backoff.
+
+        Once a batch is in hand, a stop request does not abandon it: the side effect and the
+        commit are retried so the process leaves with a committed, consistent position.
+        """
         backoff = 0.5
         while True:
             try:
-                self._handle(messages)
-                break
-            except BaseException as exc:  # noqa: BLE001 - only transient errors reach here
-                if not _is_transient(exc) or self.stop.is_set():
+                return action()
+            except BaseException as exc:  # noqa: BLE001 - non-transient errors are re-raised
+                if not _is_transient(exc) or (self.stop.is_set() and not keep_going_on_stop) or backoff > 60:
                     raise
-                log.warning("%s: transient failure, retrying in %.1fs: %s", self.name, backoff, exc)
+                log.warning("%s: transient %s failure, retrying in %.1fs: %s", self.name, what, backoff, exc)
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-        consumer.commit(messages)
-        self.processed += len(messages)
-        return len(messages)
+                backoff *= 2
 
     def _handle(self, messages: Sequence[Message]) -> None:
         try:

@@ -1,0 +1,190 @@
+"""A trained linear text model in compact form: feature tables, weights, calibration, metadata.
+
+Training uses scikit-learn (``PostFeaturizer`` + a linear classifier); what ships is this object,
+plain numpy arrays that predict without scikit-learn's per-call overhead (a post is scored in
+well under a millisecond) and persist without pickle. Probabilities come from a multinomial
+calibration fitted on out-of-fold scores: ``p = softmax(A · s + b)`` over the raw scores ``s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, shared_tokenizer
+from huiyin.classifier.text import char_keys, title_and_body
+from huiyin.classifier.tokenize import Backend, Tokenizer
+
+FORMAT = "huiyin.linear-text/1"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One scored post: probabilities and the features behind them."""
+
+    proba: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    title: str
+    body: str
+
+
+def _weak(name: str) -> bool:
+    """Single characters and bare Latin/digit strings make poor evidence."""
+    return len(name) < 2 or name.isascii()
+
+
+@dataclass
+class LinearTextModel:
+    """Feature tables + coefficients (features × classes) + calibration + metadata."""
+
+    labels: list[str]
+    tables: FeatureTables
+    coef: np.ndarray  # float32 (n_features, n_classes)
+    intercept: np.ndarray  # float32 (n_classes,)
+    calib_a: np.ndarray  # float64 (n_classes, n_classes)
+    calib_b: np.ndarray  # float64 (n_classes,)
+    extra_words: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    backend: Backend = "rjieba"
+    _vocab: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return shared_tokenizer(self.backend, self.extra_words)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def raw_scores(self, posts: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
+        """Decision scores (n_posts, n_classes) of (title, body) pairs."""
+        prepared = [title_and_body(t, b) for t, b in posts]
+        x = self.tables.matrix(self.tokenizer, prepared)
+        return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
+
+    def calibrate(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities from raw scores."""
+        z = scores @ self.calib_a.T + self.calib_b
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, posts: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
+        """Calibrated class probabilities (n_posts, n_classes), columns in ``labels`` order."""
+        return self.calibrate(self.raw_scores(posts))
+
+    # -- one post, with evidence ------------------------------------------------------------
+    def analyse(self, title: str | None, body: str | None) -> Analysis:
+        """Features and calibrated probabilities of one post (kept for ``evidence``)."""
+        title_n, body_n = title_and_body(title, body)
+        cols, vals = self.tables.featurize(self.tokenizer, title_n, body_n)
+        raw = (vals @ self.coef[cols]).astype(np.float64) + self.intercept if cols.size else self.intercept.astype(np.float64)
+        return Analysis(self.calibrate(raw[None, :])[0], cols, vals, title_n, body_n)
+
+    def evidence(self, analysis: Analysis, label_index: int, top: int = 5) -> list[tuple[str, float]]:
+        """The words/n-grams that pushed this post most towards ``label_index``, with their weight.
+
+        Weight = feature value × coefficient (its share of the class score). Overlapping
+        n-grams are reported once (the strongest); single characters and Latin letters or
+        digits alone only fill up when fewer than ``top`` words were found.
+        """
+        cols, vals = analysis.cols, analysis.vals
+        if cols.size == 0:
+            return []
+        contrib = vals * self.coef[cols, label_index]
+        order = np.argsort(-contrib, kind="stable")[: top * 8]
+        order = order[contrib[order] > 0]
+        names = self._names(cols[order], analysis.title, analysis.body)
+        ranked = sorted(zip(order.tolist(), names), key=lambda item: _weak(item[1]))  # stable: strong words first
+        chosen: list[tuple[str, float]] = []
+        for i, name in ranked:
+            if not name or any(name in c or c in name for c, _ in chosen):
+                continue
+            chosen.append((name, round(float(contrib[i]), 4)))
+            if len(chosen) >= top:
+                break
+        return chosen
+
+    def _names(self, cols: np.ndarray, title: str, body: str) -> list[str]:
+        _, o_body, o_title, _ = self.tables.offsets
+        if self._vocab is None:
+            vocab = [""] * len(self.tables.words)
+            for word, i in self.tables.words.items():
+                vocab[i] = word
+            self._vocab = vocab
+        names: dict[int, str] = {int(c): self._vocab[c] for c in cols if c < o_body}
+        wanted = {int(c) for c in cols if c >= o_body}
+        if wanted:
+            text = f"{title} {body}" if title else body
+            for block_text, keys, salt, ngrams, offset in (
+                (text, self.tables.body_keys, _BODY_SALT, self.tables.body_ngrams, o_body),
+                (title, self.tables.title_keys, _TITLE_SALT, self.tables.title_ngrams, o_title),
+            ):
+                if not block_text or keys.size == 0:
+                    continue
+                k, starts, lengths = char_keys(block_text, *ngrams, salt, with_positions=True)
+                pos = np.searchsorted(keys, k)
+                pos[pos >= keys.size] = 0
+                for j in np.nonzero(keys[pos] == k)[0]:
+                    col = int(pos[j]) + offset
+                    if col in wanted and col not in names:
+                        s = int(starts[j])
+                        names[col] = block_text[s : s + int(lengths[j])].strip()
+        return [names.get(int(c), "") for c in cols]
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Plain containers and numpy arrays only (no pickled objects)."""
+        vocab = sorted(self.tables.words, key=self.tables.words.__getitem__)
+        t = self.tables
+        return {
+            "format": FORMAT,
+            "labels": list(self.labels),
+            "words": np.array(vocab, dtype=str),
+            "word_idf": t.word_idf,
+            "body_keys": t.body_keys,
+            "body_idf": t.body_idf,
+            "title_keys": t.title_keys,
+            "title_idf": t.title_idf,
+            "body_ngrams": list(t.body_ngrams),
+            "title_ngrams": list(t.title_ngrams),
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "calib_a": self.calib_a,
+            "calib_b": self.calib_b,
+            "extra_words": np.array(self.extra_words, dtype=str),
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], backend: Backend = "rjieba") -> LinearTextModel:
+        """Rebuild from ``to_state`` output; ``backend`` chooses the tokenizer."""
+        if state.get("format") != FORMAT:
+            raise ValueError(f"unknown model format {state.get('format')!r}, expected {FORMAT!r}")
+        words = [str(w) for w in state["words"]]
+        tables = FeatureTables(
+            words={w: i for i, w in enumerate(words)},
+            word_idf=np.asarray(state["word_idf"], dtype=np.float32),
+            body_keys=np.asarray(state["body_keys"], dtype=np.uint64),
+            body_idf=np.asarray(state["body_idf"], dtype=np.float32),
+            title_keys=np.asarray(state["title_keys"], dtype=np.uint64),
+            title_idf=np.asarray(state["title_idf"], dtype=np.float32),
+            body_ngrams=tuple(int(n) for n in state["body_ngrams"]),  # type: ignore[arg-type]
+            title_ngrams=tuple(int(n) for n in state["title_ngrams"]),  # type: ignore[arg-type]
+        )
+        n_features, n_classes = tables.offsets[3], len(state["labels"])
+        coef = np.ascontiguousarray(state["coef"], dtype=np.float32)
+        if coef.shape != (n_features, n_classes):
+            raise ValueError(f"coefficients have shape {coef.shape}, expected {(n_features, n_classes)}")
+        return cls(
+            labels=[str(x) for x in state["labels"]],
+            tables=tables,
+            coef=coef,
+            intercept=np.asarray(state["intercept"], dtype=np.float32),
+            calib_a=np.asarray(state["calib_a"], dtype=np.float64),
+            calib_b=np.asarray(state["calib_b"], dtype=np.float64),
+            extra_words=tuple(str(w) for w in state["extra_words"]),
+            metadata=dict(state.get("metadata") or {}),
+            backend=backend,
+        )

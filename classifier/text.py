@@ -1,0 +1,90 @@
+"""Text preparation shared by training and prediction: normalisation, title, character n-grams.
+
+Character n-grams are computed with numpy on the code points, without building one Python string
+per n-gram: each n-gram becomes a 64-bit FNV-1a-style hash of its code points, salted by the
+feature block and n. That keeps prediction cheap (tens of microseconds per post) and identical
+between training and prediction, since both call the same functions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+# Bodies are read up to this many characters: the field is decided early in a post, and it
+# bounds the cost of a 100 KB paste. Titles are short; longer ones are cut too.
+MAX_BODY_CHARS = 3000
+MAX_TITLE_CHARS = 120
+# Without a separate title, a first line (or first sentence) this short plays the title.
+TITLE_GUESS_CHARS = 60
+
+_SPACES = re.compile(r"\s+")
+_FIRST_SENTENCE = re.compile(r"^(.{4,%d}?)[。！？!?\n]" % TITLE_GUESS_CHARS)
+_BRACKET_TITLE = re.compile(r"^\s*【([^】]{2,%d})】" % TITLE_GUESS_CHARS)
+
+_PRIME = np.uint64(0x100000001B3)
+
+
+def normalize(text: str | None) -> str:
+    """NFKC (full-width → half-width), lower case, runs of blanks → one space, trimmed."""
+    if not text:
+        return ""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def title_and_body(title: str | None, body: str | None) -> tuple[str, str]:
+    """Normalised, length-capped (title, body).
+
+    With no title (a Weibo post, or the judgement's joined ``title\\ntext``), a leading
+    【headline】 or a short first line/sentence is taken as the title, so posts look like the
+    training rows (which have a separate title column).
+    """
+    body = body or ""
+    if not (title and title.strip()):
+        title, body = guess_title(body)
+    return normalize(title)[:MAX_TITLE_CHARS], normalize(body[: MAX_BODY_CHARS * 2])[:MAX_BODY_CHARS]
+
+
+def guess_title(text: str) -> tuple[str, str]:
+    """(title, rest) of a text without a separate title; the title may be empty."""
+    head = text.lstrip()[: TITLE_GUESS_CHARS + 2]
+    match = _BRACKET_TITLE.match(head)
+    if match:
+        return match.group(1), text.lstrip()[match.end() :]
+    first, sep, rest = text.strip().partition("\n")
+    if sep and len(first.strip()) <= TITLE_GUESS_CHARS:
+        return first, rest
+    match = _FIRST_SENTENCE.match(head)
+    if match:
+        return match.group(1), text.lstrip()[match.end() :]
+    return "", text
+
+
+def char_keys(text: str, lo: int, hi: int, salt: int, *, with_positions: bool = False):  # type: ignore[no-untyped-def]
+    """64-bit keys of the character n-grams (lo ≤ n ≤ hi) of ``text``.
+
+    With ``with_positions`` also the start and length of each n-gram (for evidence).
+    """
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    keys, starts, lengths = [], [], []
+    size = cp.shape[0]
+    for n in range(lo, hi + 1):
+        m = size - n + 1
+        if m <= 0:
+            break
+        h = np.full(m, np.uint64((salt * 1_000_003 + n) & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+        for k in range(n):
+            h ^= cp[k : k + m]
+            h *= _PRIME  # wraps modulo 2**64, as FNV intends
+        keys.append(h)
+        if with_positions:
+            starts.append(np.arange(m, dtype=np.int32))
+            lengths.append(np.full(m, n, dtype=np.int8))
+    if not keys:
+        empty = np.empty(0, dtype=np.uint64)
+        return (empty, np.empty(0, np.int32), np.empty(0, np.int8)) if with_positions else empty
+    if with_positions:
+        return np.concatenate(keys), np.concatenate(starts), np.concatenate(lengths)
+    return np.concatenate(keys)

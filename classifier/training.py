@@ -1,0 +1,265 @@
+"""Training and evaluation of linear text models on a labelled CSV.
+
+``train`` runs, with a log line per stage:
+
+1. near-copy groups (``grouping``), so tuning never validates on a copy of a training row;
+2. for each of 5 stratified grouped folds: fit the features on the other folds and, for each
+   regularisation strength, a linear classifier (default ``RidgeClassifier`` with balanced class
+   weights — measured better than LinearSVC, LogisticRegression and SGD on this data); keep the
+   out-of-fold scores;
+3. choose the strength with the best out-of-fold macro-F1 and fit the calibration (multinomial
+   logistic regression on its out-of-fold scores);
+4. refit features and classifier on all rows; export a ``LinearTextModel`` with metadata.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from huiyin.classifier.features import PostFeaturizer
+from huiyin.classifier.grouping import grouped_folds, near_copy_groups
+from huiyin.classifier.linear import LinearTextModel
+from huiyin.classifier.tokenize import Backend
+from huiyin.config.errors import HuiyinError
+
+log = logging.getLogger(__name__)
+
+CLASSIFIERS = ("ridge", "linear_svc", "logreg")
+DEFAULT_ALPHAS = (0.3, 1.0, 3.0)
+
+
+class TrainingError(HuiyinError):
+    """The training data or options are unusable."""
+
+
+@dataclass
+class Dataset:
+    """Labelled posts read from a CSV."""
+
+    titles: list[str]
+    bodies: list[str]
+    labels: list[str]
+    sha256: str = ""
+    source: str = ""
+    text_cols: tuple[str, ...] = ()
+    label_col: str = "label"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, rows: Sequence[int]) -> Dataset:
+        return Dataset(
+            [self.titles[i] for i in rows], [self.bodies[i] for i in rows], [self.labels[i] for i in rows],
+            self.sha256, self.source, self.text_cols, self.label_col,
+        )
+
+    @property
+    def posts(self) -> list[tuple[str, str]]:
+        return list(zip(self.titles, self.bodies))
+
+
+def read_csv(path: Path, text_cols: Sequence[str] = ("title", "detail"), label_col: str = "label") -> Dataset:
+    """Read a labelled CSV. The first text column is the title, the others are joined as the body
+    (one text column: no title, the first line is taken as the title if short). Rows without a
+    label or without any text are skipped."""
+    path = Path(path)
+    raw = path.read_bytes()
+    csv.field_size_limit(sys.maxsize)
+    text = raw.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    missing = [c for c in (*text_cols, label_col) if c not in (reader.fieldnames or [])]
+    if missing:
+        raise TrainingError(f"CSV 缺少列 missing columns {missing} in {path} (has {reader.fieldnames})")
+    titles, bodies, labels = [], [], []
+    for row in reader:
+        label = (row.get(label_col) or "").strip()
+        parts = [(row.get(c) or "").strip() for c in text_cols]
+        if not label or not any(parts):
+            continue
+        if len(text_cols) == 1:
+            titles.append("")
+            bodies.append(parts[0])
+        else:
+            titles.append(parts[0])
+            bodies.append("\n".join(p for p in parts[1:] if p))
+        labels.append(label)
+    if not labels:
+        raise TrainingError(f"CSV 中没有可用的行 no usable rows in {path}")
+    return Dataset(titles, bodies, labels, hashlib.sha256(raw).hexdigest(), str(path), tuple(text_cols), label_col)
+
+
+def _classifier(kind: str, alpha: float, seed: int):  # type: ignore[no-untyped-def]
+    if kind == "ridge":
+        return RidgeClassifier(alpha=alpha, class_weight="balanced", solver="sparse_cg", random_state=seed)
+    if kind == "linear_svc":
+        return LinearSVC(C=1.0 / alpha, class_weight="balanced", random_state=seed)
+    if kind == "logreg":
+        return LogisticRegression(C=30.0 / alpha, class_weight="balanced", max_iter=3000, random_state=seed)
+    raise TrainingError(f"unknown classifier {kind!r}, expected one of {CLASSIFIERS}")
+
+
+def train(
+    data: Dataset,
+    *,
+    classifier: str = "ridge",
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    body_ngrams: tuple[int, int] = (1, 3),
+    title_ngrams: tuple[int, int] = (1, 4),
+    min_df: int = 2,
+    backend: Backend = "rjieba",
+    extra_words: Sequence[str] = (),
+    folds: int = 5,
+    seed: int = 7,
+    task: str = "field",
+) -> LinearTextModel:
+    """Tune by grouped CV, calibrate on out-of-fold scores, refit on all rows."""
+    started = time.perf_counter()
+    classes = sorted(set(data.labels))
+    if len(classes) < 2:
+        raise TrainingError(f"至少需要两个类别 need at least two labels, got {classes}")
+    y = np.array([classes.index(label) for label in data.labels])
+    counts = np.bincount(y, minlength=len(classes))
+    n_folds = int(min(folds, counts.min()))
+    if n_folds < 2:
+        raise TrainingError(f"每个类别至少需要两行 every label needs at least 2 rows: {dict(zip(classes, counts.tolist()))}")
+    featurizer = PostFeaturizer(
+        body_ngrams=body_ngrams, title_ngrams=title_ngrams, min_df=min_df, backend=backend, extra_words=tuple(extra_words)
+    )
+    posts = data.posts
+    t0 = time.perf_counter()
+    groups = near_copy_groups(data.titles, data.bodies)
+    log.info("[1/4] near-copy groups: %d rows in %d groups (%.1fs)", len(y), len(set(groups.tolist())), time.perf_counter() - t0)
+
+    oof = {a: np.zeros((len(y), len(classes))) for a in alphas}
+    for k, (tr, va) in enumerate(grouped_folds(data.labels, groups, seed=seed, n_splits=n_folds), 1):
+        t0 = time.perf_counter()
+        feats = featurizer.__class__(**featurizer.get_params()).fit([posts[i] for i in tr])
+        x_tr, x_va = feats.transform([posts[i] for i in tr]), feats.transform([posts[i] for i in va])
+        for a in alphas:
+            oof[a][va] = _as_matrix(_classifier(classifier, a, seed).fit(x_tr, y[tr]).decision_function(x_va))
+        log.info("[2/4] fold %d/%d: %d features, %d alphas (%.1fs)", k, n_folds, x_tr.shape[1], len(alphas), time.perf_counter() - t0)
+
+    cv_f1 = {a: float(f1_score(y, _argmax(s, len(classes)), average="macro")) for a, s in oof.items()}
+    best = max(alphas, key=lambda a: (cv_f1[a], -a))
+    scores = oof[best]
+    calib = LogisticRegression(C=1.0, max_iter=1000).fit(scores, y)
+    proba = calib.predict_proba(scores)
+    log.info("[3/4] alpha=%s chosen, grouped CV macro-F1 %s; calibration log-loss %.3f",
+             best, {a: round(f, 4) for a, f in cv_f1.items()}, _log_loss(proba, y))
+
+    t0 = time.perf_counter()
+    pipe = Pipeline([("features", featurizer), ("clf", _classifier(classifier, best, seed))]).fit(posts, y)
+    clf = pipe.named_steps["clf"]
+    coef = np.atleast_2d(np.asarray(clf.coef_, dtype=np.float32))
+    intercept = np.atleast_1d(np.asarray(clf.intercept_, dtype=np.float32))
+    if coef.shape[0] == 1:  # binary: sklearn keeps one row for the positive class
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2], np.float32)
+    a_mat, b_vec = _calibration_matrix(calib, len(classes))
+    model = LinearTextModel(
+        labels=classes,
+        tables=pipe.named_steps["features"].tables_,
+        coef=np.ascontiguousarray(coef.T),
+        intercept=intercept,
+        calib_a=a_mat,
+        calib_b=b_vec,
+        extra_words=pipe.named_steps["features"].tokenizer.extra_words,
+        backend=backend,
+    )
+    model.metadata = {
+        "task": task,
+        "labels": classes,
+        "label_counts": dict(zip(classes, counts.tolist())),
+        "rows": len(y),
+        "groups": len(set(groups.tolist())),
+        "data_sha256": data.sha256,
+        "data_source": Path(data.source).name if data.source else "",
+        "text_cols": list(data.text_cols),
+        "label_col": data.label_col,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "classifier": classifier,
+        "alpha": best,
+        "seed": seed,
+        "features": {"body_ngrams": list(body_ngrams), "title_ngrams": list(title_ngrams), "min_df": min_df,
+                     "n_features": int(coef.shape[1]), "tokenizer": backend, "user_words": len(model.extra_words)},
+        "metrics": {"grouped_cv_macro_f1": round(cv_f1[best], 4), "grouped_cv_folds": n_folds,
+                    "grouped_cv_macro_f1_by_alpha": {str(a): round(f, 4) for a, f in cv_f1.items()},
+                    "grouped_cv_accuracy": round(float(accuracy_score(y, _argmax(oof[best], len(classes)))), 4),
+                    "calibration_log_loss": round(_log_loss(proba, y), 4)},
+        "versions": versions(),
+    }
+    log.info("[4/4] refit on all %d rows: %d features (%.1fs); total %.1fs",
+             len(y), coef.shape[1], time.perf_counter() - t0, time.perf_counter() - started)
+    return model
+
+
+def evaluate(model: LinearTextModel, data: Dataset, batch: int = 512) -> dict[str, Any]:
+    """accuracy, macro_f1 and per-class precision/recall/F1/support of ``model`` on ``data``."""
+    predicted: list[str] = []
+    posts = data.posts
+    for start in range(0, len(posts), batch):
+        proba = model.predict_proba(posts[start : start + batch])
+        predicted += [model.labels[i] for i in proba.argmax(axis=1)]
+    labels = sorted(set(data.labels) | set(predicted))
+    p, r, f, s = precision_recall_fscore_support(data.labels, predicted, labels=labels, zero_division=0)
+    unknown = sorted(set(data.labels) - set(model.labels))
+    return {
+        "rows": len(posts),
+        "accuracy": round(float(accuracy_score(data.labels, predicted)), 4),
+        "macro_f1": round(float(f1_score(data.labels, predicted, labels=sorted(set(data.labels)), average="macro", zero_division=0)), 4),
+        "per_class": {lab: {"precision": round(float(pi), 4), "recall": round(float(ri), 4), "f1": round(float(fi), 4), "support": int(si)}
+                      for lab, pi, ri, fi, si in zip(labels, p, r, f, s)},
+        "labels_unknown_to_model": unknown,
+    }
+
+
+def versions() -> dict[str, str]:
+    import scipy
+    import skops
+    import sklearn
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        huiyin = version("huiyin")
+    except PackageNotFoundError:
+        huiyin = "unknown"
+    return {"huiyin": huiyin, "python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "skops": skops.__version__}
+
+
+def _argmax(scores: np.ndarray, n_classes: int) -> np.ndarray:
+    return scores.argmax(axis=1)
+
+
+def _as_matrix(decision: np.ndarray) -> np.ndarray:
+    """Binary decision values (one column, positive class) as two symmetric class scores."""
+    if decision.ndim == 1:
+        return np.column_stack([-decision / 2, decision / 2])
+    return decision
+
+
+def _calibration_matrix(calib: LogisticRegression, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    coef, icpt = calib.coef_, calib.intercept_
+    if n_classes == 2 and coef.shape[0] == 1:  # sigmoid ≡ softmax over ±z/2
+        return np.vstack([-coef / 2, coef / 2]), np.array([-icpt[0] / 2, icpt[0] / 2])
+    return np.asarray(coef, dtype=np.float64), np.asarray(icpt, dtype=np.float64)
+
+
+def _log_loss(proba: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0))))
