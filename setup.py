@@ -12,4 +12,4 @@ for domain in DOMAINS:
     package_dir[f"huiyin.{domain}"] = domain
     packages += [f"huiyin.{domain}.{sub}" for sub in find_packages(domain)]
 
-setup(packages=packages, package_dir=package_dir, package_data={"": DATA}, include_package_data=True)
+setup(packages=packages, package_dir=package_dir, package_data={"": DATA + [f"**/{pattern}" for pattern in DATA]}, include_package_data=True)

@@ -97,13 +97,17 @@ class SignalReader:
         """Sentiment of each text; neutral with the reason when no model is available."""
         if self.sentiment_model is None or not texts:
             return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE} for _ in texts]
-        results = []
-        for _, p_negative in self.sentiment_model(texts):
+        index = [i for i, t in enumerate(texts) if t.strip()]
+        scored = self.sentiment_model([texts[i] for i in index]) if index else []
+        results: list[dict[str, Any]] = [
+            {"label": "other", "negative": False, "probability": None, "evidence": "文本为空"} for _ in texts
+        ]
+        for i, (_, p_negative) in zip(index, scored):
             negative = p_negative >= self.config.negative_threshold
-            results.append({
+            results[i] = {
                 "label": "negative" if negative else "other",
                 "negative": negative,
                 "probability": round(float(p_negative), 3),
                 "evidence": f"负面概率{p_negative:.2f}{'≥' if negative else '<'}阈值{self.config.negative_threshold:g}",
-            })
+            }
         return results

@@ -57,6 +57,9 @@ class _RJieba:
             out += _as_jieba(tok) if not tok.isalnum() else (tok,)
         return out
 
+    def add_word(self, word: str) -> None:
+        self._impl.add_word(word, None, None)  # None: suggested frequency, as jieba does
+
 
 def _as_jieba(tok: str) -> list[str]:
     """An rjieba token as jieba would cut it (only Latin/digit runs joined by - _ . differ)."""

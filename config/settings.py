@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "huiyin"
     kafka_partitions: int = Field(3, ge=1, le=256)  # posts.raw and incidents.routed: consumers scale up to this
+    # How soon the group hands a dead (e.g. SIGKILLed) consumer's partitions to a live one; the
+    # broker only accepts 6-300 s by default (group.min/max.session.timeout.ms).
+    kafka_session_timeout_s: float = Field(10.0, ge=6, le=300)
     timezone: str = "Asia/Shanghai"
     home_jurisdiction: str = "130000"
     org_files: tuple[str, ...] = ("org/fields.yaml", "org/hebei.yaml")

@@ -17,7 +17,7 @@ from huiyin.responder.store.tables import Incident
 from huiyin.responder.visibility import can_see
 
 if TYPE_CHECKING:
-    from huiyin.responder.workflow import Actor
+    from huiyin.responder.actor import Actor
 
 COLLECT, ASSESS, CONSULT, HANDLE, RESPOND, EVALUATE = "收集", "研判", "会商", "处置", "回应", "评估"
 STAGES = (COLLECT, ASSESS, CONSULT, HANDLE, RESPOND, EVALUATE)

@@ -5,6 +5,10 @@ decision and legal clocks, new posts attached to their incident, updated posts (
 reply, ``version`` bumped), audit records, and a ledger row per message. Only after the commit
 are the IncidentEvents published, and only after that does the runner commit the offsets.
 
+A post that carries an official reply (government 留言板/问政 boards) records that reply as the
+holding unit's response, once per post and reply text, meeting the clocks any response meets
+(``responder.responses`` explains why this is shared code rather than a workflow command).
+
 Idempotent: a message whose key (post id, and for updates the state it carries) is in the ledger
 changes nothing; its events are published again with the same ids (the crash may have come
 between commit and publish), so consumers deduplicate by ``event_id``.
@@ -36,6 +40,7 @@ from huiyin.responder.events import make_event, publish
 from huiyin.responder.intake import (
     aware, decision_row, heat_of, incident_row, message_key, post_row, stricter,
 )
+from huiyin.responder.responses import record_replies, reply_key, reply_text
 from huiyin.responder.store.db import Database
 from huiyin.responder.store.tables import (
     Deadline, Incident, Post, ProcessedMessage, RoutingDecision, StageEvent,
@@ -59,6 +64,7 @@ class _Batch:
     bumps: dict[str, list[float]] = field(default_factory=dict)  # incident id -> [posts, reposts, heat]
     raises: dict[str, str] = field(default_factory=dict)  # existing incident id -> stricter severity
     ledger: list[dict[str, Any]] = field(default_factory=list)
+    replies: list[tuple[RoutedPost, str]] = field(default_factory=list)  # (post with a reply, incident id)
     audits: list[AuditEntry] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -133,6 +139,8 @@ class ResponderHandler:
             row = post_row(post, target["id"], self.ctx.zone, now)
             new_posts[post.id] = row
             batch.posts.append(row)
+            if reply_text(post):
+                batch.replies.append((routed, target["id"]))
             batch.ledger.append(dict(consumer=self.group, message_key=key, at=now, result=f"{result}:{target['id']}"))
             if result == "attached":
                 data = {"post_id": post.id, "cluster_key": routed.cluster_key}
@@ -185,6 +193,8 @@ class ResponderHandler:
             bump = batch.bumps.setdefault(incident_id, [0, 0, 0.0])
             bump[1] += post.reposts - old[1]
             bump[2] += heat_of(post.likes, post.reposts, post.comments) - heat_of(*old)
+            if reply_text(post):
+                batch.replies.append((routed, incident_id))
         batch.ledger.append(dict(consumer=self.group, message_key=key, at=now, result=f"updated:{incident_id}"))
         data = {"post_id": post.id, "likes": post.likes, "reposts": post.reposts, "comments": post.comments,
                 "replied": bool(post.reply_text)}
@@ -242,6 +252,8 @@ class ResponderHandler:
             )
         if batch.raises:
             self._raise_severity(session, batch, now)
+        if batch.replies:
+            self._record_replies(session, batch, now)
         if batch.ledger:
             insert_rows(session, ProcessedMessage.__table__, batch.ledger)
         audit.append(session, batch.audits)
@@ -264,6 +276,14 @@ class ResponderHandler:
                  "severity": inc.severity}, "regraded", now, data, f"{inc.id}:raise:{inc.severity}"))
         session.flush()
 
+    def _record_replies(self, session: Session, batch: _Batch, now: datetime) -> None:
+        """Official replies become responses; every incident here is already locked and its
+        version bumped by this poll, so a workflow command racing it runs again on the new state."""
+        outcome, ledger = record_replies(session, self.ctx, batch.replies, group=self.group, now=now)
+        batch.audits += outcome.audits
+        batch.events += outcome.events
+        batch.ledger += ledger
+
     # -- events ---------------------------------------------------------------------------------
     def _event(self, inc: dict[str, Any], type_: str, now: datetime, data: dict[str, Any], event_id: str) -> dict[str, Any]:
         return make_event(inc["id"], type_, actor=ACTOR, at=now, unit_id=inc.get("unit_id"),
@@ -273,7 +293,12 @@ class ResponderHandler:
     def _replay_events(self, session: Session, replayed: list[tuple[str, str | None, RoutedPost]],
                        now: datetime) -> list[dict[str, Any]]:
         """The events of already-applied messages, again, with their original ids."""
-        wanted = {r.split(":", 1)[1] for _, r, _ in replayed if r and ":" in r}
+        replies = {reply_key(r.post): r for _, _, r in replayed if reply_text(r.post)}
+        answered: dict[str, str | None] = dict(session.execute(
+            select(ProcessedMessage.message_key, ProcessedMessage.result)
+            .where(ProcessedMessage.consumer == self.group, ProcessedMessage.message_key.in_(replies))
+        ).all()) if replies else {}
+        wanted = {r.split(":", 1)[1] for r in [*(r for _, r, _ in replayed), *answered.values()] if r and ":" in r}
         rows = {row.id: dict(row._mapping) for row in session.execute(
             select(_INC.c.id, _INC.c.unit_id, _INC.c.jurisdiction_id, _INC.c.stage, _INC.c.severity, _INC.c.title)
             .where(_INC.c.id.in_(wanted)))} if wanted else {}
@@ -287,6 +312,11 @@ class ResponderHandler:
             if what == "created":
                 data["title"] = rows[incident_id]["title"]
             out.append(self._event(rows[incident_id], names[what], now, data, f"{key}:{what}"))
+        for key, result in answered.items():
+            what, _, incident_id = (result or "").partition(":")
+            if what == "response" and incident_id in rows:
+                data = {"post_id": replies[key].post.id, "replayed": True}
+                out.append(self._event(rows[incident_id], "response", now, data, f"{key}:response"))
         return out
 
 

@@ -20,7 +20,7 @@ from huiyin.config.org import OrgDirectory
 from huiyin.responder.store.tables import Incident
 
 if TYPE_CHECKING:
-    from huiyin.responder.workflow import Actor
+    from huiyin.responder.actor import Actor
 
 SCOPED_ROLES = ("publicity", "leader")
 ALL_ROLES = ("admin", "system")

@@ -48,13 +48,13 @@ def routed(
     severity: str | None = None, channel: str | None = "news", kind: str = "new", signals: dict[str, Any] | None = None,
     published_at: datetime | None = None, fetched_at: datetime | None = T0, text: str = "正定县某保障房小区停水三天无人管",
     co_unit_ids: list[str] | None = None, field_id: str | None = "affordable_housing", likes: int = 0,
-    reposts: int = 0, comments: int = 0, reply_text: str | None = None,
+    reposts: int = 0, comments: int = 0, reply_text: str | None = None, reply_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A RoutedPost as the router publishes it (JSON-ready)."""
     post = PostRecord(
         id=post_id, source="test", external_id=post_id.split(":")[-1], kind=kind, text=text, title=text[:20],
         url=f"https://example.gov.cn/{post_id}", channel=channel, published_at=published_at, fetched_at=fetched_at,
-        likes=likes, reposts=reposts, comments=comments, reply_text=reply_text,
+        likes=likes, reposts=reposts, comments=comments, reply_text=reply_text, reply_at=reply_at,
     )
     routing = Routing(
         unit_id=unit_id, unit_name=unit_id, tier="county", field_id=field_id, severity=severity,

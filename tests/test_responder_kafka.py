@@ -28,11 +28,11 @@ from huiyin.responder.store import Database, open_database
 from huiyin.responder.store.tables import (
     Accountability, AuditRecord, Deadline, Escalation, Incident, Post, ProcessedMessage,
 )
-from tests.responder_proc import SESSION_S
 from tests.responder_support import ORG_FILE, routed, small_org
 
 pytestmark = pytest.mark.kafka
 REPO = Path(__file__).resolve().parent.parent
+SESSION_S = 6.0  # the broker's group.min.session.timeout.ms: a SIGKILLed member is dropped after this
 
 
 @pytest.fixture
@@ -41,6 +41,7 @@ def setup(kafka_broker: KafkaBroker, kafka_names: tuple[str, str], tmp_path: Pat
     settings = load_settings(
         config_dir="", data_dir=tmp_path / "var", bus="kafka", kafka_bootstrap=kafka_broker.bootstrap,
         org_files=(str(ORG_FILE),), responder={"consumer_group": group, "check_interval_s": 3600},
+        kafka_session_timeout_s=SESSION_S,
         topics={"posts_raw": f"{topic}.raw", "incidents_routed": f"{topic}.routed",
                 "incident_events": f"{topic}.events", "dead_letter": f"{topic}.dlq", "ops_alerts": f"{topic}.ops"},
     )
@@ -54,6 +55,7 @@ def proc_env(settings: Settings) -> dict[str, str]:
     env.update(
         HUIYIN_DATA_DIR=str(settings.data_dir), HUIYIN_DATABASE_URL=settings.db_url, HUIYIN_BUS="kafka",
         HUIYIN_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, HUIYIN_ORG_FILES=json.dumps([str(ORG_FILE)]),
+        HUIYIN_KAFKA_SESSION_TIMEOUT_S=str(settings.kafka_session_timeout_s),
         HUIYIN_RESPONDER__CONSUMER_GROUP=settings.responder.consumer_group,
         HUIYIN_TOPICS__INCIDENTS_ROUTED=settings.topics.incidents_routed,
         HUIYIN_TOPICS__INCIDENT_EVENTS=settings.topics.incident_events,
@@ -63,8 +65,10 @@ def proc_env(settings: Settings) -> dict[str, str]:
 
 
 def start_responder(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    """The responder as its own process (SIGTERM drains and commits)."""
-    return subprocess.Popen([sys.executable, "-m", "tests.responder_proc"], env=proc_env(settings), cwd=REPO,
+    """``huiyin respond`` as its own process (SIGTERM drains and commits); its Kafka session timeout
+    comes from the settings (HUIYIN_KAFKA_SESSION_TIMEOUT_S), so a restart after SIGKILL gets the
+    partitions back within seconds."""
+    return subprocess.Popen([sys.executable, "-m", "huiyin.api.cli", "respond"], env=proc_env(settings), cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=log.open("ab"))
 
 
@@ -191,7 +195,7 @@ def test_responder_stopped_across_a_5h_deadline_records_the_miss_on_restart(
     # Six hours later the responder starts again (the clock is injected; nobody sleeps for hours).
     later = now + timedelta(hours=6)
     stop_flag = threading.Event()
-    bus = KafkaBus(settings, session_timeout_s=SESSION_S)
+    bus = KafkaBus(settings)
     thread = threading.Thread(target=run_responder, args=(settings,),
                               kwargs=dict(stop=stop_flag, db=db, org=small_org(), bus=bus, clock=lambda: later))
     thread.start()

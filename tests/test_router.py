@@ -189,6 +189,8 @@ def test_whole_judgement_with_the_field_model() -> None:
     land = j.judge({"text": LAND, "title": "征地补偿款两年未发放"})
     assert (land.rule, land.unit_name, land.field_id) == ("single_unit", "诸福屯街道办事处", "land_expropriation")
     assert land.confidence is not None and any("细分领域" in x for x in land.reasons)
+    if j.signals.sentiment_model is not None:
+        assert land.signals["sentiment"]["probability"] is not None
     water = j.judge({"text": "石家庄市长安区建北街道和青园街道多个小区停水三天，没有任何通知，老人孩子用水困难。"})
     assert (water.rule, water.field_id) == ("multi_township", "municipal_services")
     blast = j.judge({"text": "正定县一化工厂发生爆炸，已造成12人死亡"})

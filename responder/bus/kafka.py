@@ -40,8 +40,10 @@ class KafkaBus(Bus):
 
     ``connect_timeout_s`` bounds how long start-up waits for an unreachable broker before
     raising BusError; ``delivery_timeout_s`` is how long a published record is retried (e.g.
-    through a broker restart) before ``flush`` reports it lost; ``session_timeout_s`` is how
-    soon the group notices a dead consumer and hands its partitions to another member.
+    through a broker restart) before ``flush`` reports it lost; ``session_timeout_s`` (default
+    ``settings.kafka_session_timeout_s``) is how soon the group notices a dead consumer — one
+    killed without leaving the group — and hands its partitions to another member or to the
+    restarted process. Consumers heartbeat every tenth of it, from a background thread.
     """
 
     def __init__(
@@ -50,14 +52,15 @@ class KafkaBus(Bus):
         *,
         connect_timeout_s: float = 15.0,
         delivery_timeout_s: float = 120.0,
-        session_timeout_s: float = 45.0,
+        session_timeout_s: float | None = None,
         partitions: Mapping[str, int] | None = None,
     ) -> None:
         self.bootstrap = settings.kafka_bootstrap
         self.client_id = settings.kafka_client_id
         self.connect_timeout_ms = int(connect_timeout_s * 1000)
         self.delivery_timeout_ms = int(delivery_timeout_s * 1000)
-        self.session_timeout_ms = int(session_timeout_s * 1000)
+        session_s = settings.kafka_session_timeout_s if session_timeout_s is None else session_timeout_s
+        self.session_timeout_ms = int(session_s * 1000)
         topics = settings.topics
         self.partitions: dict[str, int] = {
             topics.posts_raw: settings.kafka_partitions,
