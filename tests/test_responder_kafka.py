@@ -102,6 +102,15 @@ def publish_all(settings: Settings, records: list[dict[str, Any]]) -> None:
         bus.flush()
 
 
+def test_consumers_take_the_session_timeout_from_the_settings(setup: tuple[Settings, Database]) -> None:
+    settings, _ = setup
+    with KafkaBus(settings) as bus, bus.consumer([settings.topics.incidents_routed], settings.responder.consumer_group) as c:
+        config = c._client.config  # type: ignore[attr-defined]  # the kafka-python client behind the adapter
+        assert (config["session_timeout_ms"], config["heartbeat_interval_ms"]) == (6000, 600)
+        assert config["enable_auto_commit"] is False
+    assert load_settings(config_dir="").kafka_session_timeout_s == 10.0  # production: back within ~10 s
+
+
 def test_sigkill_in_the_middle_of_10000_incidents(setup: tuple[Settings, Database], tmp_path: Path) -> None:
     settings, db = setup
     n = 10_000

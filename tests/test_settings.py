@@ -74,3 +74,13 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         s.config_file("no-such.yaml")
     assert err.value.key == "no-such.yaml"
+
+
+def test_kafka_session_timeout_defaults_to_10_s_within_the_brokers_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(config_dir="").kafka_session_timeout_s == 10.0
+    monkeypatch.setenv("HUIYIN_KAFKA_SESSION_TIMEOUT_S", "6")
+    assert load_settings(config_dir="").kafka_session_timeout_s == 6.0
+    for bad in ("5", "301"):  # the broker refuses a group member outside 6-300 s
+        monkeypatch.setenv("HUIYIN_KAFKA_SESSION_TIMEOUT_S", bad)
+        with pytest.raises(ConfigError, match="kafka_session_timeout_s"):
+            load_settings(config_dir="")
