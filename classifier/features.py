@@ -18,12 +18,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from huiyin.classifier.text import char_keys, title_and_body
+from huiyin.classifier.text import char_keys, char_keys_many, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
 
 Post = tuple[str, str]  # (title, body); the title may be empty
@@ -56,61 +57,94 @@ class FeatureTables:
         b = a + len(self.body_keys)
         return 0, a, b, b + len(self.title_keys)
 
+    def __getstate__(self) -> dict:
+        # The lookup caches hold a tokenizer (not picklable); they are rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all")}
+
     def featurize(self, tokenizer: Tokenizer, title: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one normalised post; columns ascending and unique."""
-        _, o_body, o_title, _ = self.offsets
-        words = self.words
-        wcols = [c for c in map(words.get, tokenizer.words(f"{title}。{body}" if title else body)) if c is not None]
-        parts = [_block(np.asarray(wcols, dtype=np.int64), self.word_idf, 0)]
-        text = f"{title} {body}" if title else body
-        parts.append(_keyed(char_keys(text, *self.body_ngrams, _BODY_SALT), self.body_keys, self.body_idf, o_body))
-        if title:
-            parts.append(_keyed(char_keys(title, *self.title_ngrams, _TITLE_SALT), self.title_keys, self.title_idf, o_title))
-        cols = np.concatenate([p[0] for p in parts])
-        vals = np.concatenate([p[1] for p in parts])
+        _, cols, vals = self._rows(tokenizer, [(title, body)])
         return cols, vals
 
     def matrix(self, tokenizer: Tokenizer, posts: Sequence[Post]) -> sp.csr_matrix:
         """CSR matrix of normalised posts."""
-        indptr = [0]
-        cols_all, vals_all = [], []
-        for title, body in posts:
-            cols, vals = self.featurize(tokenizer, title, body)
-            cols_all.append(cols)
-            vals_all.append(vals)
-            indptr.append(indptr[-1] + len(cols))
         n_cols = self.offsets[3]
-        if not cols_all:
+        if not posts:
             return sp.csr_matrix((0, n_cols), dtype=np.float32)
-        return sp.csr_matrix(
-            (np.concatenate(vals_all), np.concatenate(cols_all), np.asarray(indptr)), shape=(len(posts), n_cols)
-        )
+        indptr, cols, vals = self._rows(tokenizer, posts)
+        return sp.csr_matrix((vals, cols, indptr), shape=(len(posts), n_cols))
+
+    def _rows(self, tokenizer: Tokenizer, posts: Sequence[Post]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, columns, values) of a batch, vectorised over the whole batch.
+
+        Every (post, column) hit of the three blocks becomes one int64 code ``row · n_cols + col``;
+        a single ``np.unique`` of the codes counts the terms and sorts them row by row, column by
+        column — the CSR layout — and the per-block norms are one ``bincount``.
+        """
+        n = len(posts)
+        _, o_body, o_title, n_cols = self.offsets
+        get = self._feature_words(tokenizer).get
+        found: list[int] = []
+        lens = []
+        for title, body in posts:
+            # Vocabulary words are all kept by ``tokenizer.words``, so looking the raw tokens up
+            # in it gives the same columns without filtering stop words first (-1: not a feature).
+            raw = tokenizer.cut(f"{title}。{body}" if title else body)
+            found += map(get, raw, repeat(-1))
+            lens.append(len(raw))
+        wcols = np.asarray(found, dtype=np.int64)
+        wcodes = np.repeat(np.arange(n, dtype=np.int64), lens) * n_cols + wcols
+        codes = [wcodes[wcols >= 0]]
+        bkeys, brows = char_keys_many([f"{t} {b}" if t else b for t, b in posts], *self.body_ngrams, _BODY_SALT)
+        codes.append(_lookup(bkeys, brows, self.body_keys, n_cols, o_body))
+        tkeys, trows = char_keys_many([t for t, _ in posts], *self.title_ngrams, _TITLE_SALT)
+        codes.append(_lookup(tkeys, trows, self.title_keys, n_cols, o_title))
+        code, counts = np.unique(np.concatenate(codes), return_counts=True)
+        row = code // n_cols
+        cols = code - row * n_cols
+        vals = (1.0 + np.log(counts)) * self._all_idf[cols]
+        group = row * 3 + (cols >= o_body) + (cols >= o_title)  # (post, block)
+        norm = np.sqrt(np.bincount(group, weights=vals * vals, minlength=3 * n))[group]
+        vals = np.divide(vals, norm, out=vals, where=norm > 0).astype(np.float32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+        return indptr, cols, vals
+
+    def _feature_words(self, tokenizer: Tokenizer) -> dict[str, int]:
+        """``words`` without the entries ``tokenizer.words`` would drop (cached per tokenizer)."""
+        cache = self.__dict__.setdefault("_kept_words", {})
+        kept = cache.get(id(tokenizer))
+        if kept is None or kept[0] is not tokenizer:
+            kept = cache[id(tokenizer)] = (tokenizer, {w: c for w, c in self.words.items() if tokenizer.keeps(w)})
+        return kept[1]
+
+    @property
+    def _all_idf(self) -> np.ndarray:
+        """idf of every column (word, body, title blocks end to end)."""
+        cached = self.__dict__.get("_idf_all")
+        if cached is None or cached.shape[0] != self.offsets[3]:
+            cached = self.__dict__["_idf_all"] = np.concatenate([self.word_idf, self.body_idf, self.title_idf])
+        return cached
 
 
-def _block(cols: np.ndarray, idf: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    if cols.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
-    uniq, counts = np.unique(cols, return_counts=True)
-    vals = (1.0 + np.log(counts)) * idf[uniq]
-    norm = float(np.sqrt(np.dot(vals, vals)))
-    return uniq + offset, (vals / norm if norm > 0 else vals).astype(np.float32)
-
-
-def _keyed(keys: np.ndarray, table: np.ndarray, idf: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(keys: np.ndarray, rows: np.ndarray, table: np.ndarray, n_cols: int, offset: int) -> np.ndarray:
+    """Codes ``row · n_cols + offset + column`` of the keys found in the sorted ``table``."""
     if keys.size == 0 or table.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
-    # Unique (sorted) keys first: fewer needles, and numpy's binary search is much faster
-    # on sorted needles (it starts from the previous hit) — this is the hot spot of prediction.
-    uniq, counts = np.unique(keys, return_counts=True)
-    pos = np.searchsorted(table, uniq)
-    pos[pos >= table.size] = 0
-    hit = table[pos] == uniq
-    cols, counts = pos[hit], counts[hit]
-    if cols.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
-    vals = (1.0 + np.log(counts)) * idf[cols]
-    norm = float(np.sqrt(np.dot(vals, vals)))
-    return cols + offset, (vals / norm if norm > 0 else vals).astype(np.float32)
+        return np.empty(0, np.int64)
+    # One search for the whole batch, its needles sorted: numpy's binary search is much faster
+    # on sorted needles (it starts from the previous hit) — the hot spot of prediction.
+    order = np.argsort(keys)
+    needles = keys[order]
+    first = np.empty(needles.size, dtype=bool)  # first of each run of equal keys
+    first[0] = True
+    np.not_equal(needles[1:], needles[:-1], out=first[1:])
+    distinct = needles[first]
+    found = np.searchsorted(table, distinct)  # each distinct key searched once
+    found[found >= table.size] = 0
+    found[table[found] != distinct] = -1
+    pos = found[np.cumsum(first) - 1]
+    hit = pos >= 0
+    return rows[order[hit]] * n_cols + (pos[hit] + offset)
 
 
 def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:

@@ -133,6 +133,10 @@ class Tokenizer:
         # Fast path: isalnum() is true for CJK and plain Latin/digit words (most tokens).
         return [t for t in raw if t not in stop and (t.isalnum() or _WORDLIKE.search(t))]
 
+    def keeps(self, token: str) -> bool:
+        """True if ``words`` keeps this token (the same test, for one token)."""
+        return token not in self._stop and bool(token.isalnum() or _WORDLIKE.search(token))
+
 
 _lock = threading.Lock()
 _default: Tokenizer | None = None
