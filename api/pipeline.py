@@ -63,9 +63,11 @@ class Pipeline:
                 break
         return total
 
-    def start(self) -> None:
-        """Run each stage in its own thread until ``close``."""
+    def start(self, names: list[str] | None = None) -> None:
+        """Run each stage (or those named) in its own thread until ``close``."""
         for stage in self.stages:
+            if names is not None and stage.name not in names:
+                continue
             thread = threading.Thread(target=self._guard(stage), name=f"stage-{stage.name}", daemon=True)
             thread.start()
             self._threads.append(thread)

@@ -117,9 +117,7 @@ def _print_demo_accounts(settings: Settings, pipeline: Any) -> None:
 
 def _start_background(settings: Settings, pipeline: Any, stages: list[str], stack: ExitStack) -> None:
     if "router" in stages or "responder" in stages:
-        chosen = [s for s in pipeline.stages if s.name in stages]
-        pipeline._stages = chosen  # noqa: SLF001 - only the stages asked for run in this process
-        pipeline.start()
+        pipeline.start(names=stages)
     if "responder" in stages:
         from huiyin.responder.checker import CheckerScheduler, DeadlineChecker
         from huiyin.responder.context import Context

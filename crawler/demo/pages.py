@@ -28,8 +28,8 @@ def _page(title: str, body: str, charset_meta: str | None) -> str:
     )
 
 
-def relative_cn(at: datetime, now: datetime) -> str:
-    """Board style: 刚刚 / N分钟前 / N小时前 / 昨天 HH:MM / YYYY年M月D日."""
+def _recent_cn(at: datetime, now: datetime) -> str | None:
+    """The relative forms both sites share: 刚刚 / N分钟前 / N小时前 / 昨天 HH:MM, else None."""
     delta = now - at
     if delta < timedelta(minutes=1):
         return "刚刚"
@@ -39,21 +39,17 @@ def relative_cn(at: datetime, now: datetime) -> str:
         return f"{int(delta.total_seconds() // 3600)}小时前"
     if at.date() == (now - timedelta(days=1)).date():
         return f"昨天 {at:%H:%M}"
-    return f"{at.year}年{at.month}月{at.day}日"
+    return None
+
+
+def relative_cn(at: datetime, now: datetime) -> str:
+    """Board style: the recent forms, else YYYY年M月D日."""
+    return _recent_cn(at, now) or f"{at.year}年{at.month}月{at.day}日"
 
 
 def weibo_time(at: datetime, now: datetime) -> str:
-    """Weibo mobile style: 刚刚 / N分钟前 / N小时前 / 昨天 HH:MM / MM-DD / YYYY-MM-DD."""
-    delta = now - at
-    if delta < timedelta(minutes=1):
-        return "刚刚"
-    if delta < timedelta(hours=1):
-        return f"{int(delta.total_seconds() // 60)}分钟前"
-    if delta < timedelta(hours=24) and at.date() == now.date():
-        return f"{int(delta.total_seconds() // 3600)}小时前"
-    if at.date() == (now - timedelta(days=1)).date():
-        return f"昨天 {at:%H:%M}"
-    return f"{at:%m-%d}" if at.year == now.year else f"{at:%Y-%m-%d}"
+    """Weibo mobile style: the recent forms, else MM-DD this year or YYYY-MM-DD."""
+    return _recent_cn(at, now) or (f"{at:%m-%d}" if at.year == now.year else f"{at:%Y-%m-%d}")
 
 
 # ------------------------------------------------------------------ 正定县网上留言板 (GBK)
