@@ -24,7 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from huiyin.classifier.text import char_keys, char_keys_many, title_and_body
+from huiyin.classifier.batch import MAX_ROWS, TextBatch
+from huiyin.classifier.text import char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
 
 Post = tuple[str, str]  # (title, body); the title may be empty
@@ -63,52 +64,58 @@ class FeatureTables:
 
     def featurize(self, tokenizer: Tokenizer, title: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one normalised post; columns ascending and unique."""
-        _, cols, vals = self._rows(tokenizer, [(title, body)])
-        return cols, vals
+        _, cols, vals = self.entries(tokenizer, TextBatch([(title, body)]))
+        order = np.argsort(cols)
+        return cols[order], vals[order]
 
-    def matrix(self, tokenizer: Tokenizer, posts: Sequence[Post]) -> sp.csr_matrix:
-        """CSR matrix of normalised posts."""
+    def matrix(self, tokenizer: Tokenizer, posts: Sequence[Post] | TextBatch) -> sp.csr_matrix:
+        """CSR matrix of posts: normalised (title, body) pairs, or a ``TextBatch``."""
         n_cols = self.offsets[3]
-        if not posts:
+        batches = [posts] if isinstance(posts, TextBatch) else [
+            TextBatch(list(posts[i : i + MAX_ROWS])) for i in range(0, len(posts), MAX_ROWS)]
+        blocks = []
+        for batch in batches:
+            rows, cols, vals = self.entries(tokenizer, batch)
+            # Entries are distinct (post, column) pairs: group them by row with a stable radix
+            # sort of the 16-bit rows instead of letting scipy sort and sum duplicates.
+            order = np.argsort(rows.astype(np.uint16), kind="stable")
+            indptr = np.zeros(len(batch) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=len(batch)), out=indptr[1:])
+            blocks.append(sp.csr_matrix((vals[order], cols[order], indptr), shape=(len(batch), n_cols)))
+        if not blocks:
             return sp.csr_matrix((0, n_cols), dtype=np.float32)
-        indptr, cols, vals = self._rows(tokenizer, posts)
-        return sp.csr_matrix((vals, cols, indptr), shape=(len(posts), n_cols))
+        return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
 
-    def _rows(self, tokenizer: Tokenizer, posts: Sequence[Post]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(indptr, columns, values) of a batch, vectorised over the whole batch.
+    def entries(self, tokenizer: Tokenizer, batch: TextBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, values) of the batch's non-zero features, in no particular order.
 
-        Every (post, column) hit of the three blocks becomes one int64 code ``row · n_cols + col``;
-        a single ``np.unique`` of the codes counts the terms and sorts them row by row, column by
-        column — the CSR layout — and the per-block norms are one ``bincount``.
+        Counting and sorting happen once per batch in ``TextBatch`` (shared with every other
+        model reading the batch); here each block's distinct items are looked up in this model's
+        vocabulary, weighted by sublinear tf × idf, and L2-normalised per (post, block).
         """
-        n = len(posts)
-        _, o_body, o_title, n_cols = self.offsets
+        n = len(batch)
+        _, o_body, o_title, _ = self.offsets
+        words = batch.words(tokenizer)
         get = self._feature_words(tokenizer).get
-        found: list[int] = []
-        lens = []
-        for title, body in posts:
-            # Vocabulary words are all kept by ``tokenizer.words``, so looking the raw tokens up
-            # in it gives the same columns without filtering stop words first (-1: not a feature).
-            raw = tokenizer.cut(f"{title}。{body}" if title else body)
-            found += map(get, raw, repeat(-1))
-            lens.append(len(raw))
-        wcols = np.asarray(found, dtype=np.int64)
-        wcodes = np.repeat(np.arange(n, dtype=np.int64), lens) * n_cols + wcols
-        codes = [wcodes[wcols >= 0]]
-        bkeys, brows = char_keys_many([f"{t} {b}" if t else b for t, b in posts], *self.body_ngrams, _BODY_SALT)
-        codes.append(_lookup(bkeys, brows, self.body_keys, n_cols, o_body))
-        tkeys, trows = char_keys_many([t for t, _ in posts], *self.title_ngrams, _TITLE_SALT)
-        codes.append(_lookup(tkeys, trows, self.title_keys, n_cols, o_title))
-        code, counts = np.unique(np.concatenate(codes), return_counts=True)
-        row = code // n_cols
-        cols = code - row * n_cols
-        vals = (1.0 + np.log(counts)) * self._all_idf[cols]
-        group = row * 3 + (cols >= o_body) + (cols >= o_title)  # (post, block)
+        word_col = np.fromiter(map(get, words.words, repeat(-1)), dtype=np.int64, count=len(words.words))
+        wcols = word_col[words.items] if words.items.size else np.empty(0, np.int64)
+        parts = [(words.rows, wcols, words.counts)]
+        for block, table, ngrams, salt, offset in (
+            ("body", self.body_keys, self.body_ngrams, _BODY_SALT, o_body),
+            ("title", self.title_keys, self.title_ngrams, _TITLE_SALT, o_title),
+        ):
+            counted = batch.ngrams(block, *ngrams, salt)
+            parts.append((counted.rows, _find(counted.items, table, offset), counted.counts))
+        rows = np.concatenate([r for r, _, _ in parts])
+        cols = np.concatenate([c for _, c, _ in parts])
+        counts = np.concatenate([k for _, _, k in parts])
+        hit = cols >= 0
+        rows, cols = rows[hit], cols[hit]
+        vals = (1.0 + np.log(counts[hit])) * self._all_idf[cols]
+        group = rows * 3 + (cols >= o_body) + (cols >= o_title)  # (post, block)
         norm = np.sqrt(np.bincount(group, weights=vals * vals, minlength=3 * n))[group]
         vals = np.divide(vals, norm, out=vals, where=norm > 0).astype(np.float32)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
-        return indptr, cols, vals
+        return rows, cols, vals
 
     def _feature_words(self, tokenizer: Tokenizer) -> dict[str, int]:
         """``words`` without the entries ``tokenizer.words`` would drop (cached per tokenizer)."""
@@ -127,24 +134,16 @@ class FeatureTables:
         return cached
 
 
-def _lookup(keys: np.ndarray, rows: np.ndarray, table: np.ndarray, n_cols: int, offset: int) -> np.ndarray:
-    """Codes ``row · n_cols + offset + column`` of the keys found in the sorted ``table``."""
+def _find(keys: np.ndarray, table: np.ndarray, offset: int) -> np.ndarray:
+    """Column (``offset`` + position) of each key in the sorted ``table``, -1 where absent.
+
+    The keys come ascending from ``TextBatch``: numpy's binary search is much faster on sorted
+    needles (it starts from the previous hit)."""
     if keys.size == 0 or table.size == 0:
-        return np.empty(0, np.int64)
-    # One search for the whole batch, its needles sorted: numpy's binary search is much faster
-    # on sorted needles (it starts from the previous hit) — the hot spot of prediction.
-    order = np.argsort(keys)
-    needles = keys[order]
-    first = np.empty(needles.size, dtype=bool)  # first of each run of equal keys
-    first[0] = True
-    np.not_equal(needles[1:], needles[:-1], out=first[1:])
-    distinct = needles[first]
-    found = np.searchsorted(table, distinct)  # each distinct key searched once
-    found[found >= table.size] = 0
-    found[table[found] != distinct] = -1
-    pos = found[np.cumsum(first) - 1]
-    hit = pos >= 0
-    return rows[order[hit]] * n_cols + (pos[hit] + offset)
+        return np.full(keys.size, -1, dtype=np.int64)
+    pos = np.searchsorted(table, keys)
+    pos[pos >= table.size] = 0
+    return np.where(table[pos] == keys, pos + offset, -1)
 
 
 def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:

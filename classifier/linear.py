@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, shared_tokenizer
-from huiyin.classifier.text import char_keys, title_and_body
+from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
 
-FORMAT = "huiyin.linear-text/1"
+FORMAT = "huiyin.linear-text/2"  # /2: 48-bit n-gram keys; /1 files (64-bit keys) are converted on load
+_FORMAT_1 = "huiyin.linear-text/1"
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,9 @@ class LinearTextModel:
         return shared_tokenizer(self.backend, self.extra_words)
 
     # -- scoring ---------------------------------------------------------------------------
-    def raw_scores(self, posts: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
-        """Decision scores (n_posts, n_classes) of (title, body) pairs."""
-        prepared = [title_and_body(t, b) for t, b in posts]
+    def raw_scores(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> np.ndarray:
+        """Decision scores (n_posts, n_classes) of raw (title, body) pairs or of a prepared batch."""
+        prepared = posts if isinstance(posts, TextBatch) else [title_and_body(t, b) for t, b in posts]
         x = self.tables.matrix(self.tokenizer, prepared)
         return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
 
@@ -70,7 +72,7 @@ class LinearTextModel:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict_proba(self, posts: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
+    def predict_proba(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> np.ndarray:
         """Calibrated class probabilities (n_posts, n_classes), columns in ``labels`` order."""
         return self.calibrate(self.raw_scores(posts))
 
@@ -160,8 +162,10 @@ class LinearTextModel:
     @classmethod
     def from_state(cls, state: dict[str, Any], backend: Backend = "rjieba") -> LinearTextModel:
         """Rebuild from ``to_state`` output; ``backend`` chooses the tokenizer."""
-        if state.get("format") != FORMAT:
+        if state.get("format") not in (FORMAT, _FORMAT_1):
             raise ValueError(f"unknown model format {state.get('format')!r}, expected {FORMAT!r}")
+        if state["format"] == _FORMAT_1:
+            state = {**state, **{k: _short_keys(state[k]) for k in ("body_keys", "title_keys")}}
         words = [str(w) for w in state["words"]]
         tables = FeatureTables(
             words={w: i for i, w in enumerate(words)},
@@ -188,3 +192,11 @@ class LinearTextModel:
             metadata=dict(state.get("metadata") or {}),
             backend=backend,
         )
+
+
+def _short_keys(keys: np.ndarray) -> np.ndarray:
+    """64-bit n-gram keys of a format /1 file as the 48-bit keys of format /2 (their top bits)."""
+    short = np.asarray(keys, dtype=np.uint64) >> np.uint64(64 - KEY_BITS)
+    if short.size > 1 and not bool(np.all(short[1:] > short[:-1])):
+        raise ValueError("n-gram keys collide when shortened to 48 bits: retrain the model")
+    return short

@@ -1,9 +1,11 @@
 """Text preparation shared by training and prediction: normalisation, title, character n-grams.
 
 Character n-grams are computed with numpy on the code points, without building one Python string
-per n-gram: each n-gram becomes a 64-bit FNV-1a-style hash of its code points, salted by the
-feature block and n. That keeps prediction cheap (tens of microseconds per post) and identical
-between training and prediction, since both call the same functions.
+per n-gram: each n-gram becomes a 48-bit key, the top bits of a 64-bit FNV-1a-style hash of its
+code points salted by the feature block and n. That keeps prediction cheap (tens of microseconds
+per post) and identical between training and prediction, since both call the same functions.
+48 bits leave 16 for a post's row in a batch, so one sort of ``key << 16 | row`` both counts
+each n-gram per post and orders the keys for the table lookup (see ``batch.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _FIRST_SENTENCE = re.compile(r"^(.{4,%d}?)[。！？!?\n]" % TITLE_GUESS_CHARS)
 _BRACKET_TITLE = re.compile(r"^\s*【([^】]{2,%d})】" % TITLE_GUESS_CHARS)
 
 _PRIME = np.uint64(0x100000001B3)
+KEY_BITS = 48
+_DROP = np.uint64(64 - KEY_BITS)
 
 
 def normalize(text: str | None) -> str:
@@ -82,7 +86,7 @@ def guess_title(text: str) -> tuple[str, str]:
 
 
 def char_keys(text: str, lo: int, hi: int, salt: int, *, with_positions: bool = False):  # type: ignore[no-untyped-def]
-    """64-bit keys of the character n-grams (lo ≤ n ≤ hi) of ``text``.
+    """48-bit keys of the character n-grams (lo ≤ n ≤ hi) of ``text``.
 
     With ``with_positions`` also the start and length of each n-gram (for evidence).
     """
@@ -97,7 +101,7 @@ def char_keys(text: str, lo: int, hi: int, salt: int, *, with_positions: bool = 
         for k in range(n):
             h ^= cp[k : k + m]
             h *= _PRIME  # wraps modulo 2**64, as FNV intends
-        keys.append(h)
+        keys.append(h >> _DROP)
         if with_positions:
             starts.append(np.arange(m, dtype=np.int32))
             lengths.append(np.full(m, n, dtype=np.int8))
@@ -134,6 +138,6 @@ def char_keys_many(texts: list[str], lo: int, hi: int, salt: int) -> tuple[np.nd
             h ^= cp[k : k + m]
             h *= _PRIME
         inside = left[:m] >= n
-        keys.append(h[inside])
+        keys.append(h[inside] >> _DROP)
         rows.append(row_of[:m][inside])
     return np.concatenate(keys), np.concatenate(rows)
