@@ -70,6 +70,7 @@ def classify(
 ) -> None:
     """Time the judgement and plain jieba over the same posts; last line JSON."""
     from huiyin.api.cli import settings_from
+    from huiyin.classifier.batch import TextBatch
     from huiyin.classifier.judge import Judge, PostInput
     from huiyin.config.org import from_settings
 
@@ -105,18 +106,15 @@ def classify(
     typer.echo(f"研判 judgement (batches of {batch}): {len(posts) / pipeline_s:.0f} posts/s; rules {rules}")
 
     # Where the time goes: the models alone, over the same batches.
-    inputs = [PostInput.of(p) for p in posts]
+    # Each model alone prepares its own batch here (in the judgement they share one).
+    pairs = [(p.title, p.text) for p in map(PostInput.of, posts) if p.full_text()]
     model_s = {}
-    if judge.fields is not None:
-        t0 = time.perf_counter()
-        for start in range(0, len(inputs), batch):
-            judge.fields([(p.title, p.text) for p in inputs[start : start + batch] if p.full_text()])
-        model_s["field_model"] = time.perf_counter() - t0
-    if judge.signals.sentiment_model is not None:
-        t0 = time.perf_counter()
-        for start in range(0, len(texts), batch):
-            judge.signals.sentiment_model([t for t in texts[start : start + batch] if t])
-        model_s["sentiment_model"] = time.perf_counter() - t0
+    for name, model in (("field_model", judge.fields), ("sentiment_model", judge.signals.sentiment_model)):
+        if model is not None:
+            t0 = time.perf_counter()
+            for start in range(0, len(pairs), batch):
+                model(TextBatch.of(pairs[start : start + batch]))
+            model_s[name] = time.perf_counter() - t0
     for name, seconds in model_s.items():
         typer.echo(f"{name}: {len(posts) / seconds:.0f} posts/s ({seconds / pipeline_s:.0%} of the judgement)")
 

@@ -138,7 +138,7 @@ def _find(keys: np.ndarray, table: np.ndarray, offset: int) -> np.ndarray:
     """Column (``offset`` + position) of each key in the sorted ``table``, -1 where absent.
 
     The keys come ascending from ``TextBatch``: numpy's binary search is much faster on sorted
-    needles (it starts from the previous hit)."""
+    needles (measured faster here than a bucketed hash index, whose gathers miss the cache)."""
     if keys.size == 0 or table.size == 0:
         return np.full(keys.size, -1, dtype=np.int64)
     pos = np.searchsorted(table, keys)

@@ -14,6 +14,7 @@ from typing import Any
 
 from huiyin.config.org import OrgDirectory
 from huiyin.config.settings import Settings
+from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.field_refine import FieldRefiner
 from huiyin.classifier.gazetteer import Gazetteer, GazetteerConfig, load_outside
 from huiyin.classifier.model_adapters import FieldPredictor, load_field_predictor, load_sentiment_predictor
@@ -123,19 +124,20 @@ class Judge:
         """Routing decisions for a batch; one model call per batch."""
         inputs = [PostInput.of(p) for p in posts]
         texts = [p.full_text()[:MAX_CHARS] for p in inputs]
-        decisions = self._fields(inputs, texts)
-        sentiments = self.signals.sentiment(texts)
+        rows = [i for i, t in enumerate(texts) if t]
+        # One preparation (normalised, cut, hashed) serves both models.
+        batch = TextBatch.of([(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in rows])
+        decisions = self._fields(batch, rows, texts)
+        sentiments = self.signals.sentiment(batch, rows, len(texts))
         return [self._one(p, t, d, s) for p, t, d, s in zip(inputs, texts, decisions, sentiments)]
 
-    def _fields(self, inputs: list[PostInput], texts: list[str]) -> list[FieldDecision]:
+    def _fields(self, batch: TextBatch, rows: list[int], texts: list[str]) -> list[FieldDecision]:
         empty = FieldDecision(None, None, True, ("文本为空，无法判断领域",))
         if self.fields is None:
             return [FieldDecision(None, None, True, ("领域模型不可用",)) if t else empty for t in texts]
-        index = [i for i, t in enumerate(texts) if t]
-        pairs = [(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in index]
-        predicted = self.fields(pairs) if index else []
+        predicted = self.fields(batch) if rows else []
         result = [empty] * len(texts)
-        for i, decision in zip(index, predicted):
+        for i, decision in zip(rows, predicted):
             result[i] = self._refine(decision, texts[i])
         return result
 

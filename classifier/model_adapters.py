@@ -4,8 +4,9 @@ The field model and the sentiment model are built by ``huiyin.classifier`` (``cl
 this module turns their predictions into ``FieldDecision`` and (label, p_negative) pairs, and
 answers None when a model is not available, so the judgement can say so instead of guessing.
 
-Both adapters score a whole batch with one ``predict_proba`` call (the models' vectorised path)
-and do not ask for the models' per-post evidence, which costs more than the prediction itself:
+Both adapters score a whole ``TextBatch`` with one ``predict_proba`` call (the models' vectorised
+path); the judgement gives both the same batch, so a post is normalised, cut and hashed once for
+the two models. They do not ask for the models' per-post evidence, which costs more than the prediction itself:
 the words behind a field come from the field keywords instead (``field_refine``), and the
 sentiment signal shows the probability and its threshold.
 """
@@ -13,10 +14,11 @@ sentiment signal shows the probability and its threshold.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
+from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.router import FieldDecision
 from huiyin.classifier.signals import SentimentPredictor
 from huiyin.config.errors import ConfigError
@@ -25,8 +27,8 @@ from huiyin.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# (title, body) pairs → one decision per pair.
-FieldPredictor = Callable[[Sequence[tuple[str | None, str]]], list[FieldDecision]]
+# A batch of posts → one decision per post.
+FieldPredictor = Callable[[TextBatch], list[FieldDecision]]
 
 
 def load_field_predictor(settings: Settings, org: OrgDirectory) -> FieldPredictor | None:
@@ -47,10 +49,10 @@ def load_field_predictor(settings: Settings, org: OrgDirectory) -> FieldPredicto
         log.warning("classifier.yaml names fields missing from the org directory: %s", unknown)
         fields = [f if f in org.fields else None for f in fields]
 
-    def predict(posts: Sequence[tuple[str | None, str]]) -> list[FieldDecision]:
-        if not posts:
+    def predict(batch: TextBatch) -> list[FieldDecision]:
+        if not len(batch):
             return []
-        proba = model.predict_proba(list(posts))
+        proba = model.predict_proba(batch)
         decisions = []
         for row, order in zip(proba, np.argsort(-proba, axis=1, kind="stable")[:, :3]):
             best = int(order[0])
@@ -80,10 +82,10 @@ def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
         return None
     negative = list(model.labels).index(NEGATIVE)
 
-    def predict(texts: Sequence[str]) -> list[tuple[str, float]]:
-        if not texts:
+    def predict(batch: TextBatch) -> list[tuple[str, float]]:
+        if not len(batch):
             return []
-        scores = model.predict_proba([(None, t) for t in texts])[:, negative]
+        scores = model.predict_proba(batch)[:, negative]
         return [("negative" if s >= 0.5 else "other", float(s)) for s in scores]
 
     return predict

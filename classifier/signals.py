@@ -20,12 +20,13 @@ from typing import Any
 import yaml
 
 from huiyin.config.errors import ConfigError
+from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.keywords import KeywordMatcher
 
 log = logging.getLogger(__name__)
 
-# A sentiment predictor: texts → (label, probability of negative) per text.
-SentimentPredictor = Callable[[Sequence[str]], list[tuple[str, float]]]
+# A sentiment predictor: a batch of posts → (label, probability of negative) per post.
+SentimentPredictor = Callable[[TextBatch], list[tuple[str, float]]]
 UNAVAILABLE = "情感模型不可用"
 
 
@@ -93,16 +94,17 @@ class SignalReader:
             "formula": f"{c.heat_scale:g}·log10(1+点赞+反对+{c.comments_weight:g}·评论+{c.reposts_weight:g}·转发)，上限100",
         }
 
-    def sentiment(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Sentiment of each text; neutral with the reason when no model is available."""
-        if self.sentiment_model is None or not texts:
-            return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE} for _ in texts]
-        index = [i for i, t in enumerate(texts) if t.strip()]
-        scored = self.sentiment_model([texts[i] for i in index]) if index else []
+    def sentiment(self, batch: TextBatch, rows: Sequence[int], n: int) -> list[dict[str, Any]]:
+        """Sentiment of ``n`` posts: those at ``rows`` are ``batch`` (in order), the others are empty.
+
+        Neutral with the reason when no model is available."""
+        if self.sentiment_model is None:
+            return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE} for _ in range(n)]
+        scored = self.sentiment_model(batch) if len(batch) else []
         results: list[dict[str, Any]] = [
-            {"label": "other", "negative": False, "probability": None, "evidence": "文本为空"} for _ in texts
+            {"label": "other", "negative": False, "probability": None, "evidence": "文本为空"} for _ in range(n)
         ]
-        for i, (_, p_negative) in zip(index, scored):
+        for i, (_, p_negative) in zip(rows, scored):
             negative = p_negative >= self.config.negative_threshold
             results[i] = {
                 "label": "negative" if negative else "other",

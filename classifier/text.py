@@ -39,8 +39,33 @@ def normalize(text: str | None) -> str:
     # Full-width punctuation (，：（）) fails NFKC's quick check, so ``normalize`` would take its
     # slow path on nearly every Chinese post. Replacing those characters by their compatibility
     # decomposition first gives the same NFKD (it is char by char, then reordered), hence the same
-    # NFKC, and the result then usually passes the quick check.
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text.translate(_nfkd_table())).lower()).strip()
+    # NFKC, and the result then usually passes the quick check. The few common ones are replaced
+    # with ``str.replace`` (a C scan each); ``str.translate`` with a dict costs more per character
+    # than the rest of the normalisation.
+    table = _nfkd_table()
+    for ch, decomposed in _common_replacements():
+        if ch in text:
+            text = text.replace(ch, decomposed)
+    if _rare_chars().search(text):
+        text = _rare_chars().sub(lambda m: table[ord(m.group())], text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _SPACES.sub(" ", text.lower()).strip()
+
+
+# The characters of the table most frequent in Chinese posts (full-width punctuation).
+_COMMON = "，！？：）（；．％－～＂／"
+
+
+@lru_cache(maxsize=1)
+def _common_replacements() -> tuple[tuple[str, str], ...]:
+    table = _nfkd_table()
+    return tuple((ch, table[ord(ch)]) for ch in _COMMON if ord(ch) in table)
+
+
+@lru_cache(maxsize=1)
+def _rare_chars() -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_nfkd_table())) + "]")
 
 
 @lru_cache(maxsize=1)
