@@ -97,9 +97,17 @@ class TextBatch:
         return result
 
     def ngrams(self, block: str, lo: int, hi: int, salt: int) -> Counted:
-        """Distinct character n-gram keys (lo ≤ n ≤ hi) of ``block`` (``body`` or ``title``) per post."""
+        """Distinct character n-gram keys (lo ≤ n ≤ hi) of ``block`` (``body`` or ``title``) per post.
+
+        May hold more: the keys of a wider range already computed for another model (the field
+        model's 1–3-grams serve the sentiment model's 1–2-grams). The extra keys are harmless:
+        features are looked up in a model's vocabulary, and the n of an n-gram is part of its
+        hash, so a trigram never finds a bigram's entry; counts of the wanted n are unchanged."""
         key = (block, lo, hi, salt)
         cached = self._ngrams.get(key)
+        if cached is None:
+            cached = next((c for (b, l, h, s), c in self._ngrams.items()
+                           if b == block and s == salt and l <= lo and h >= hi), None)
         if cached is None:
             texts = self._body_texts if block == "body" else [t for t, _ in self.pairs]
             keys, rows = char_keys_many(texts, lo, hi, salt)

@@ -23,6 +23,11 @@ from huiyin.classifier.training import Dataset, TrainingError, evaluate, train
 
 NEGATIVE, OTHER = "negative", "other"
 DEFAULT_NEGATIVE_LABELS = ("angry", "sad", "fear")
+# Words and character 1–2-grams of the whole text, no title block: on the grouped validation
+# split this scored macro-F1 0.836 against 0.833 for the field model's blocks (1–3 body,
+# 1–4 title) with a third of the features, and its n-grams are a subset of the field model's,
+# so in the judgement it reuses the field model's hashing.
+BODY_NGRAMS, TITLE_NGRAMS = (1, 2), (1, 0)
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,10 @@ def train_sentiment(
     groups = near_copy_groups(emotions.titles, emotions.bodies)
     tr, va = grouped_split(emotions.labels, groups, seed=seed)
     part = emotions.subset(tr) if extra is None else _concat(emotions.subset(tr), extra)
-    held = evaluate(train(part, backend=backend, alphas=alphas, task="sentiment"), emotions.subset(va))
+    features = {"body_ngrams": BODY_NGRAMS, "title_ngrams": TITLE_NGRAMS}
+    held = evaluate(train(part, backend=backend, alphas=alphas, task="sentiment", **features), emotions.subset(va))
     full = emotions if extra is None else _concat(emotions, extra)
-    model = train(full, backend=backend, alphas=alphas, task="sentiment")
+    model = train(full, backend=backend, alphas=alphas, task="sentiment", **features)
     model.metadata["metrics"]["validation"] = {k: held[k] for k in ("rows", "accuracy", "macro_f1", "per_class")}
     model.metadata["metrics"]["validation_split"] = f"grouped 20% of {Path(emotions.source).name}, seed {seed}"
     model.metadata["extra_data"] = Path(extra.source).name if extra is not None else None

@@ -165,4 +165,6 @@ def char_keys_many(texts: list[str], lo: int, hi: int, salt: int) -> tuple[np.nd
         inside = left[:m] >= n
         keys.append(h[inside] >> _DROP)
         rows.append(row_of[:m][inside])
+    if not keys:  # no n in range, or every text shorter than lo
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
     return np.concatenate(keys), np.concatenate(rows)
