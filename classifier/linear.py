@@ -65,6 +65,32 @@ class LinearTextModel:
         x = self.tables.matrix(self.tokenizer, prepared)
         return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
 
+    def proba_and_words(self, batch: TextBatch, label_index: int, rows: Sequence[int],
+                        top: int = 3) -> tuple[np.ndarray, dict[int, list[tuple[str, float]]]]:
+        """Probabilities of a batch, and for the posts at ``rows`` the words that pushed each most
+        towards ``label_index`` (weight = feature value × coefficient), strongest first.
+
+        The batch path of ``evidence``: words only (n-grams would need the text positions), from
+        the features already computed for the scores, so it costs a few array operations."""
+        x = self.tables.matrix(self.tokenizer, batch)
+        proba = self.calibrate(np.asarray(x @ self.coef, dtype=np.float64) + self.intercept)
+        wanted = np.zeros(len(batch), dtype=bool)
+        wanted[list(rows)] = True
+        coo = x.tocoo()
+        keep = wanted[coo.row] & (coo.col < self.tables.offsets[1])
+        r, c = coo.row[keep], coo.col[keep]
+        contrib = coo.data[keep] * self.coef[c, label_index]
+        positive = contrib > 0
+        r, c, contrib = r[positive], c[positive], contrib[positive]
+        order = np.lexsort((-contrib, r))  # by post, strongest first
+        vocab = self._vocabulary()
+        words: dict[int, list[tuple[str, float]]] = {int(i): [] for i in rows}
+        for i in order.tolist():
+            found, word = words[int(r[i])], vocab[int(c[i])]
+            if len(found) < top and not _weak(word):  # single characters say little
+                found.append((word, round(float(contrib[i]), 4)))
+        return proba, words
+
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities from raw scores."""
         z = scores @ self.calib_a.T + self.calib_b
@@ -108,14 +134,19 @@ class LinearTextModel:
                 break
         return chosen
 
-    def _names(self, cols: np.ndarray, title: str, body: str) -> list[str]:
-        _, o_body, o_title, _ = self.tables.offsets
+    def _vocabulary(self) -> list[str]:
+        """Word of each word-block column."""
         if self._vocab is None:
             vocab = [""] * len(self.tables.words)
             for word, i in self.tables.words.items():
                 vocab[i] = word
             self._vocab = vocab
-        names: dict[int, str] = {int(c): self._vocab[c] for c in cols if c < o_body}
+        return self._vocab
+
+    def _names(self, cols: np.ndarray, title: str, body: str) -> list[str]:
+        _, o_body, o_title, _ = self.tables.offsets
+        vocab = self._vocabulary()
+        names: dict[int, str] = {int(c): vocab[c] for c in cols if c < o_body}
         wanted = {int(c) for c in cols if c >= o_body}
         if wanted:
             text = f"{title} {body}" if title else body

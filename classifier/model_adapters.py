@@ -20,7 +20,7 @@ import numpy as np
 
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.router import FieldDecision
-from huiyin.classifier.signals import SentimentPredictor
+from huiyin.classifier.signals import SentimentPredictor, SentimentScore
 from huiyin.config.errors import ConfigError
 from huiyin.config.org import OrgDirectory
 from huiyin.config.settings import Settings
@@ -82,10 +82,16 @@ def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
         return None
     negative = list(model.labels).index(NEGATIVE)
 
-    def predict(batch: TextBatch) -> list[tuple[str, float]]:
+    def predict(batch: TextBatch, threshold: float) -> list[SentimentScore]:
         if not len(batch):
             return []
-        scores = model.predict_proba(batch)[:, negative]
-        return [("negative" if s >= 0.5 else "other", float(s)) for s in scores]
+        # Words behind the score only for the posts that come out negative (the others show none).
+        proba = model.predict_proba(batch)[:, negative]
+        flagged = np.flatnonzero(proba >= threshold).tolist()
+        words: dict[int, list[tuple[str, float]]] = {}
+        if flagged:
+            _, words = model.proba_and_words(batch, negative, flagged)
+        return [SentimentScore("negative" if s >= threshold else "other", float(s),
+                               tuple(w for w, _ in words.get(i, ()))) for i, s in enumerate(proba)]
 
     return predict

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -25,8 +25,18 @@ from huiyin.classifier.keywords import KeywordMatcher
 
 log = logging.getLogger(__name__)
 
-# A sentiment predictor: a batch of posts → (label, probability of negative) per post.
-SentimentPredictor = Callable[[TextBatch], list[tuple[str, float]]]
+
+
+class SentimentScore(NamedTuple):
+    """A sentiment model's verdict on one post."""
+
+    label: str  # negative | other
+    negative: float  # probability of negative sentiment
+    words: tuple[str, ...] = ()  # words pushing towards negative (for negative posts)
+
+
+# A sentiment predictor: (batch of posts, negative threshold) → one score per post.
+SentimentPredictor = Callable[[TextBatch, float], list[SentimentScore]]
 UNAVAILABLE = "情感模型不可用"
 
 
@@ -99,17 +109,25 @@ class SignalReader:
 
         Neutral with the reason when no model is available."""
         if self.sentiment_model is None:
-            return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE} for _ in range(n)]
-        scored = self.sentiment_model(batch) if len(batch) else []
+            return [{"label": "neutral", "negative": False, "probability": None, "evidence": UNAVAILABLE, "words": []}
+                    for _ in range(n)]
+        threshold = self.config.negative_threshold
+        scored = self.sentiment_model(batch, threshold) if len(batch) else []
         results: list[dict[str, Any]] = [
-            {"label": "other", "negative": False, "probability": None, "evidence": "文本为空"} for _ in range(n)
+            {"label": "other", "negative": False, "probability": None, "evidence": "文本为空", "words": []} for _ in range(n)
         ]
-        for i, (_, p_negative) in zip(rows, scored):
-            negative = p_negative >= self.config.negative_threshold
+        for i, score in zip(rows, scored):
+            p_negative = score.negative
+            negative = p_negative >= threshold
+            evidence = f"负面概率{p_negative:.2f}{'≥' if negative else '<'}阈值{threshold:g}"
+            words = list(score.words) if negative else []
+            if words:
+                evidence += f"，依据{'、'.join(f'「{w}」' for w in words)}"
             results[i] = {
                 "label": "negative" if negative else "other",
                 "negative": negative,
                 "probability": round(float(p_negative), 3),
-                "evidence": f"负面概率{p_negative:.2f}{'≥' if negative else '<'}阈值{self.config.negative_threshold:g}",
+                "evidence": evidence,
+                "words": words,
             }
         return results

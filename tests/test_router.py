@@ -212,3 +212,23 @@ def test_coarse_fields_are_refined_by_keywords(coarse: str, text: str, fine: str
     refined = rules_judge()._refine(given(coarse), text)
     assert refined.field_id == fine
     assert (refined.reasons[-1].startswith("细分领域")) == (coarse != fine)
+
+
+def test_negative_sentiment_shows_the_words_behind_it() -> None:
+    j = model_judge()
+    assert j.signals.sentiment_model is not None, "the package ships a sentiment model"
+    angry_post = {"text": ANGRY, "title": "停水三天没人管"}
+    angry = j.judge(angry_post)
+    s = angry.signals["sentiment"]
+    assert s["negative"] is True and s["probability"] >= 0.5
+    assert 1 <= len(s["words"]) <= 3 and all(len(w) >= 2 and w in ANGRY for w in s["words"])
+    assert all(f"「{w}」" in s["evidence"] for w in s["words"])
+    assert any(x.startswith("负面情绪") and s["words"][0] in x for x in angry.reasons)
+    calm = j.judge({"text": "请问本市新生儿医保办理需要哪些材料？谢谢。"})
+    assert calm.signals["sentiment"]["negative"] is False and calm.signals["sentiment"]["words"] == []
+    # The batch gives each post the same verdict as judging it alone.
+    both = j.judge_many([{"text": "请问本市新生儿医保办理需要哪些材料？谢谢。"}, angry_post])
+    assert both[1].signals["sentiment"] == s and both[0].signals["sentiment"] == calm.signals["sentiment"]
+
+
+ANGRY = "太气人了！小区停水三天，打了十几次电话没人管，物业和自来水公司互相推诿，简直欺负老百姓，愤怒！"
