@@ -4,7 +4,8 @@ Three timed passes over the same texts (models and dictionaries loaded beforehan
 reported apart): the judgement in batches (as the router stage runs it) → ``posts_per_s``; the
 judgement one post at a time → ``p50_ms``/``p99_ms`` per-post latency; ``jieba.lcut`` alone →
 ``jieba_posts_per_s``. ``ratio`` is the batched judgement's rate over plain jieba's. The models
-are also timed alone over the same batches: ``share`` is each model's part of the judgement and
+are also timed over the same batches: ``share`` is each model's part of the judgement (the
+field model's includes preparing the batch, which the sentiment model then reuses) and
 ``rest_posts_per_s`` the rate of everything else (place, severity, signals, routing). The last
 line is one JSON object; ``memory`` is the process's peak RSS in MB. Figures only, no assertions.
 """
@@ -105,16 +106,22 @@ def classify(
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     typer.echo(f"研判 judgement (batches of {batch}): {len(posts) / pipeline_s:.0f} posts/s; rules {rules}")
 
-    # Where the time goes: the models alone, over the same batches.
-    # Each model alone prepares its own batch here (in the judgement they share one).
+    # Where the time goes, over the same batches: the field model (which prepares the batch:
+    # normalising, cutting, hashing), then the sentiment model on the prepared batch, as in the
+    # judgement; ``rest`` is everything else (place, severity, signals, routing).
     pairs = [(p.title, p.text) for p in map(PostInput.of, posts) if p.full_text()]
-    model_s = {}
-    for name, model in (("field_model", judge.fields), ("sentiment_model", judge.signals.sentiment_model)):
-        if model is not None:
-            t0 = time.perf_counter()
-            for start in range(0, len(pairs), batch):
-                model(TextBatch.of(pairs[start : start + batch]))
-            model_s[name] = time.perf_counter() - t0
+    threshold = judge.signals.config.negative_threshold
+    model_s = {"field_model": 0.0, "sentiment_model": 0.0}
+    for start in range(0, len(pairs), batch):
+        t0 = time.perf_counter()
+        chunk = TextBatch.of(pairs[start : start + batch])
+        if judge.fields is not None:
+            judge.fields(chunk)
+        t1 = time.perf_counter()
+        if judge.signals.sentiment_model is not None:
+            judge.signals.sentiment_model(chunk, threshold)
+        model_s["field_model"] += t1 - t0
+        model_s["sentiment_model"] += time.perf_counter() - t1
     for name, seconds in model_s.items():
         typer.echo(f"{name}: {len(posts) / seconds:.0f} posts/s ({seconds / pipeline_s:.0%} of the judgement)")
 

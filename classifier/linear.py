@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, shared_tokenizer
@@ -65,16 +66,19 @@ class LinearTextModel:
         x = self.tables.matrix(self.tokenizer, prepared)
         return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
 
-    def proba_and_words(self, batch: TextBatch, label_index: int, rows: Sequence[int],
-                        top: int = 3) -> tuple[np.ndarray, dict[int, list[tuple[str, float]]]]:
-        """Probabilities of a batch, and for the posts at ``rows`` the words that pushed each most
+    def proba_and_matrix(self, batch: TextBatch) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Calibrated probabilities of a batch and its feature matrix (for ``word_evidence``)."""
+        x = self.tables.matrix(self.tokenizer, batch)
+        return self.calibrate(np.asarray(x @ self.coef, dtype=np.float64) + self.intercept), x
+
+    def word_evidence(self, x: sp.csr_matrix, label_index: int, rows: Sequence[int],
+                      top: int = 3) -> dict[int, list[tuple[str, float]]]:
+        """For the posts at ``rows`` of a batch's matrix ``x``, the words that pushed each most
         towards ``label_index`` (weight = feature value × coefficient), strongest first.
 
         The batch path of ``evidence``: words only (n-grams would need the text positions), from
         the features already computed for the scores, so it costs a few array operations."""
-        x = self.tables.matrix(self.tokenizer, batch)
-        proba = self.calibrate(np.asarray(x @ self.coef, dtype=np.float64) + self.intercept)
-        wanted = np.zeros(len(batch), dtype=bool)
+        wanted = np.zeros(x.shape[0], dtype=bool)
         wanted[list(rows)] = True
         coo = x.tocoo()
         keep = wanted[coo.row] & (coo.col < self.tables.offsets[1])
@@ -89,7 +93,7 @@ class LinearTextModel:
             found, word = words[int(r[i])], vocab[int(c[i])]
             if len(found) < top and not _weak(word):  # single characters say little
                 found.append((word, round(float(contrib[i]), 4)))
-        return proba, words
+        return words
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities from raw scores."""

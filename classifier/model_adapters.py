@@ -86,11 +86,10 @@ def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
         if not len(batch):
             return []
         # Words behind the score only for the posts that come out negative (the others show none).
-        proba = model.predict_proba(batch)[:, negative]
+        all_proba, x = model.proba_and_matrix(batch)
+        proba = all_proba[:, negative]
         flagged = np.flatnonzero(proba >= threshold).tolist()
-        words: dict[int, list[tuple[str, float]]] = {}
-        if flagged:
-            _, words = model.proba_and_words(batch, negative, flagged)
+        words = model.word_evidence(x, negative, flagged) if flagged else {}
         return [SentimentScore("negative" if s >= threshold else "other", float(s),
                                tuple(w for w, _ in words.get(i, ()))) for i, s in enumerate(proba)]
 

@@ -232,3 +232,15 @@ def test_negative_sentiment_shows_the_words_behind_it() -> None:
 
 
 ANGRY = "太气人了！小区停水三天，打了十几次电话没人管，物业和自来水公司互相推诿，简直欺负老百姓，愤怒！"
+
+
+def test_routing_records_are_valid_models() -> None:
+    """The router constructs its records without validation: they must validate all the same."""
+    from huiyin.responder.bus.messages import Routing
+
+    j = model_judge()
+    for post in ({"text": LAND, "title": "征地补偿款两年未发放"}, {"text": ANGRY}, {"text": ""},
+                 {"text": "石家庄市长安区建北街道和青园街道多个小区停水三天"}, {"text": "正定县一化工厂发生爆炸，已造成12人死亡"}):
+        routing = j.judge(post)
+        dumped = routing.model_dump(mode="json")
+        assert Routing.model_validate(dumped).model_dump(mode="json") == dumped
