@@ -1,9 +1,8 @@
 """The live stream's source: one consumer thread per app reading ``incident.events``.
 
 Each process joins its own consumer group (host, pid and a random suffix), so every API process
-sees every event; the stream is live only, so the group starts at the end of the topic (the
-embedded bus is fast-forwarded; on Kafka, records older than the hub are skipped) and never
-commits. Each event is matched against each connected client's visibility before it is queued
+sees every event; the stream is live only, so the group starts at the end of the topic
+(``from_end``: no history is read at start-up, however long the topic) and never commits. Each event is matched against each connected client's visibility before it is queued
 for that client; a client that falls too far behind gets a ``resync`` instead of stale events.
 """
 
@@ -25,7 +24,7 @@ from huiyin.responder.bus import Bus, Message
 log = logging.getLogger(__name__)
 
 RESYNC = {"type": "resync"}
-_SKEW_MS = 5_000  # records this much older than the hub's start are history, not news
+_SKEW_MS = 5_000  # records this much older than the hub's start are history, not news (a safeguard)
 
 
 @dataclass(eq=False)
@@ -114,8 +113,7 @@ class EventHub:
         backoff = 0.5
         while not self._stop.is_set():
             try:
-                self._fast_forward()
-                with self.bus.consumer([self.topic], self.group) as consumer:
+                with self.bus.consumer([self.topic], self.group, from_end=True) as consumer:
                     self.ready.set()
                     self.error = None
                     backoff = 0.5
@@ -129,16 +127,6 @@ class EventHub:
                 log.warning("event hub on %s failed (%s); retrying in %.1fs", self.topic, exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
-
-    def _fast_forward(self) -> None:
-        """Start the group at the topic's end where the bus can tell it (embedded)."""
-        end_offsets = getattr(self.bus, "end_offsets", None)
-        if end_offsets is None:
-            return
-        end = end_offsets(self.topic)
-        if end > 0:
-            with self.bus.consumer([self.topic], self.group) as consumer:
-                consumer.commit([Message(self.topic, 0, end - 1, None, None)])
 
     def _dispatch(self, message: Message) -> None:
         if message.timestamp_ms and message.timestamp_ms < self._started_ms - _SKEW_MS:

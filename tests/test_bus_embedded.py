@@ -125,3 +125,17 @@ def test_at_least_once_when_the_consumer_is_killed_before_commit(tmp_path: Path)
     assert set(processed) == set(range(100))  # nothing lost
     assert 42 in seen  # the uncommitted record came back: at-least-once, not at-most-once
     assert json.loads(json.dumps(bus.lag("workers", "t"))) == 0
+
+
+def test_a_live_view_starts_at_the_end(tmp_path: Path) -> None:
+    with EmbeddedBus(tmp_path / "bus.db") as bus:
+        bus.publish_many("t", [(None, {"i": i}) for i in range(5)])
+        with bus.consumer(["t"], "live", from_end=True) as live:
+            assert live.poll(0.1) == []
+            bus.publish("t", {"i": 5})
+            assert [m.value["i"] for m in live.poll(1.0)] == [5]
+            live.commit()
+        with bus.consumer(["t"], "live", from_end=True) as again:  # a known group keeps its offset
+            bus.publish("t", {"i": 6})
+            assert [m.value["i"] for m in again.poll(1.0)] == [6]
+        assert bus.lag("live", "t") == 1 and bus.lag("other", "t") == 7

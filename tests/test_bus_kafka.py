@@ -251,3 +251,24 @@ def test_a_record_too_large_is_a_bus_error(kafka_settings: Settings, kafka_names
     topic, _ = kafka_names
     with make_bus(kafka_settings, topic) as bus, pytest.raises(BusError, match=topic):
         bus.publish(topic, {"text": "长" * 600_000})
+
+
+def test_a_live_view_starts_at_the_end_and_lag_counts_what_is_left(
+    kafka_settings: Settings, kafka_names: tuple[str, str]
+) -> None:
+    topic, group = kafka_names
+    with make_bus(kafka_settings, topic) as bus:
+        bus.publish_many(topic, [(str(i), {"i": i}) for i in range(30)])
+        bus.flush(10)
+        assert sum(bus.end_offsets(topic).values()) == 30 and len(bus.end_offsets(topic)) == 3
+        assert bus.lag(group, topic) == 30  # a group that never committed has everything left
+        with bus.consumer([topic], f"{group}-live", from_end=True) as live:
+            assert drain(live, expect_some=False) == []  # joined: no history
+            bus.publish_many(topic, [(str(i), {"i": i}) for i in range(30, 40)])
+            bus.flush(10)
+            got = poll_until(live, lambda r: len(r) >= 10)
+        assert sorted(m.value["i"] for m in got) == list(range(30, 40))
+        with bus.consumer([topic], group) as consumer:
+            poll_until(consumer, lambda r: len(r) >= 40)
+            consumer.commit()
+        assert bus.lag(group, topic) == 0

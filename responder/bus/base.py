@@ -82,8 +82,9 @@ class Bus(abc.ABC):
         """Block until everything published is durable on the bus."""
 
     @abc.abstractmethod
-    def consumer(self, topics: Sequence[str], group: str) -> Consumer:
-        """Join ``group`` on ``topics``; a new group starts at the earliest record."""
+    def consumer(self, topics: Sequence[str], group: str, *, from_end: bool = False) -> Consumer:
+        """Join ``group`` on ``topics``; a group with no committed offset starts at the earliest
+        record, or with ``from_end`` at the end (a live view that wants no history)."""
 
     @abc.abstractmethod
     def close(self) -> None:

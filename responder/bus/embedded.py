@@ -84,8 +84,18 @@ class EmbeddedBus(Bus):
     def flush(self, timeout_s: float | None = None) -> None:
         """Nothing to do: every publish is on disk when it returns."""
 
-    def consumer(self, topics: Sequence[str], group: str) -> Consumer:
+    def consumer(self, topics: Sequence[str], group: str, *, from_end: bool = False) -> Consumer:
         self._check_open()
+        if from_end:
+            with self._lock:
+                # A group with no offset yet on a topic starts at its end: the offset is set to
+                # the current end (later records are read; existing offsets are kept).
+                self._conn.executemany(
+                    "INSERT INTO group_offsets (grp, topic, next_offset) "
+                    "SELECT ?, ?, COALESCE(MAX(\"offset\"), -1) + 1 FROM records WHERE topic = ? "
+                    "ON CONFLICT (grp, topic) DO NOTHING",
+                    [(group, t, t) for t in topics],
+                )
         return EmbeddedConsumer(self, list(topics), group)
 
     def close(self) -> None:

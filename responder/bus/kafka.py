@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import errors as kafka_errors
+from kafka.admin import OffsetSpec
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from huiyin.config.errors import BusError
@@ -113,6 +114,29 @@ class KafkaBus(Bus):
             raise BusError(f"无法查询 Kafka 主题 cannot describe topic {topic!r} at {self.bootstrap}: {exc}") from exc
         return 0 if info.get("error_code", 0) else len(info.get("partitions") or [])
 
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """Next offset of each partition of ``topic`` (its log end)."""
+        n = self.partition_count(topic)
+        specs = {TopicPartition(topic, p): OffsetSpec.LATEST for p in range(n)}
+        try:
+            found = self._admin.list_partition_offsets(specs) if specs else {}
+        except kafka_errors.KafkaError as exc:
+            raise BusError(f"无法查询 Kafka 偏移量 cannot list offsets of {topic!r} at {self.bootstrap}: {exc}") from exc
+        return {tp.partition: int(info.offset) for tp, info in found.items()}
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """The group's committed offset of each partition of ``topic`` (absent: never committed)."""
+        try:
+            found = self._admin.list_group_offsets({group: None}).get(group, {})
+        except kafka_errors.KafkaError as exc:
+            raise BusError(f"无法查询消费组偏移量 cannot fetch offsets of group {group!r} at {self.bootstrap}: {exc}") from exc
+        return {tp.partition: int(meta.offset) for tp, meta in found.items() if tp.topic == topic and meta.offset >= 0}
+
+    def lag(self, group: str, topic: str) -> int:
+        """Records of ``topic`` the group has not committed yet (queue depth), over all partitions."""
+        committed = self.committed(group, topic)
+        return sum(max(0, end - committed.get(p, 0)) for p, end in self.end_offsets(topic).items())
+
     # -- publishing ------------------------------------------------------------------------
 
     def publish(self, topic: str, value: Any, key: str | None = None, headers: dict[str, str] | None = None) -> None:
@@ -172,14 +196,14 @@ class KafkaBus(Bus):
 
     # -- consuming -------------------------------------------------------------------------
 
-    def consumer(self, topics: Sequence[str], group: str) -> Consumer:
+    def consumer(self, topics: Sequence[str], group: str, *, from_end: bool = False) -> Consumer:
         self.ensure_topics(topics)
         client = self._connect(
             KafkaConsumer,
             f"consumer {group}",
             group_id=group,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset="latest" if from_end else "earliest",
             allow_auto_create_topics=False,
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(500, self.session_timeout_ms // 10),
