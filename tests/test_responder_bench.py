@@ -20,3 +20,4 @@ def test_bench_pipeline_embedded_prints_figures(tmp_path: Path) -> None:
     assert result["stored"] == 300 and result["router"] is True and result["bus"] == "embedded"
     assert 0 < result["incidents"] <= 300
     assert {"incidents_per_s", "p50_ms", "p99_ms", "router_cpu_ms_per_post", "responder_cpu_ms_per_post"} <= set(result)
+    assert result["sustained_posts_per_s"] > 0 and result["p50_ms"] <= result["p99_ms"]
