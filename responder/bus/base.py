@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from huiyin.config.settings import Settings
@@ -26,8 +27,11 @@ class Message:
 
 
 def encode(value: Any) -> bytes:
-    """JSON-encode a message value (UTF-8, Chinese kept readable)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    """JSON-encode a message value (UTF-8, Chinese kept readable, compact).
+
+    orjson: several times faster than ``json`` both ways, and every post crosses the bus three
+    times (raw, routed, events)."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 def decode(raw: bytes | None) -> Any:
@@ -35,8 +39,8 @@ def decode(raw: bytes | None) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:  # also raised for invalid UTF-8
         return {"_undecodable": raw[:2000].decode("utf-8", "replace"), "_error": str(exc)}
 
 
