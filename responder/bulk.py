@@ -9,11 +9,12 @@ The values read back through the ORM are exactly as if the ORM had written them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.orm import Session
@@ -44,7 +45,9 @@ def _json(value: Any) -> str | None:
         return None
     if not value and isinstance(value, list | dict):  # most co-unit lists and many payloads are empty
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value)
+    # orjson: a few times faster than json.dumps; the text differs (UTF-8, not \u escapes) but
+    # parses to the same value, which is all the JSON column type reads back.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _same(value: Any) -> Any:
