@@ -91,7 +91,7 @@ def _run_once(settings: Settings, pipeline: Any) -> dict[str, Any]:
         "sources": {r.source: {"status": r.status, "new": r.new, "updated": r.updated, "quarantined": r.quarantined} for r in results},
         "records_handled": handled,
         "incidents": _count_incidents(pipeline.db),
-        "clock_check": str(checked),
+        "clock_check": {"warned": checked.warned, "missed": checked.missed, "at": checked.at.isoformat()},
     }
     typer.echo(json.dumps(summary, ensure_ascii=False))
     return summary
