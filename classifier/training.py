@@ -10,6 +10,10 @@
 3. choose the strength with the best out-of-fold macro-F1 and fit the calibration (multinomial
    logistic regression on its out-of-fold scores);
 4. refit features and classifier on all rows; export a ``LinearTextModel`` with metadata.
+
+``block_weights`` scale the three feature blocks (word, body n-grams, title n-grams) before the
+classifier sees them. The scaling is folded into the exported coefficients (``coef · diag(w)``),
+so the shipped model computes the same features as before at the same cost.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from huiyin.classifier.features import PostFeaturizer
+from huiyin.classifier.features import FeatureTables, PostFeaturizer
 from huiyin.classifier.grouping import grouped_folds, near_copy_groups
 from huiyin.classifier.linear import LinearTextModel
 from huiyin.classifier.tokenize import Backend
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 CLASSIFIERS = ("ridge", "linear_svc", "logreg")
 DEFAULT_ALPHAS = (0.3, 1.0, 3.0)
+# Neutral: every block as the featurizer normalised it (the sentiment model relies on this).
+DEFAULT_BLOCK_WEIGHTS = (1.0, 1.0, 1.0)
 
 
 class TrainingError(HuiyinError):
@@ -122,6 +128,7 @@ def train(
     body_ngrams: tuple[int, int] = (1, 3),
     title_ngrams: tuple[int, int] = (1, 4),
     min_df: int = 2,
+    block_weights: tuple[float, float, float] = DEFAULT_BLOCK_WEIGHTS,
     backend: Backend = "rjieba",
     extra_words: Sequence[str] = (),
     folds: int = 5,
@@ -135,6 +142,7 @@ def train(
         raise TrainingError(f"至少需要两个类别 need at least two labels, got {classes}")
     y = np.array([classes.index(label) for label in data.labels])
     counts = np.bincount(y, minlength=len(classes))
+    block_weights = _check_block_weights(block_weights)
     n_folds = int(min(folds, counts.min()))
     if n_folds < 2:
         raise TrainingError(f"每个类别至少需要两行 every label needs at least 2 rows: {dict(zip(classes, counts.tolist()))}")
@@ -150,7 +158,8 @@ def train(
     for k, (tr, va) in enumerate(grouped_folds(data.labels, groups, seed=seed, n_splits=n_folds), 1):
         t0 = time.perf_counter()
         feats = featurizer.__class__(**featurizer.get_params()).fit([posts[i] for i in tr])
-        x_tr, x_va = feats.transform([posts[i] for i in tr]), feats.transform([posts[i] for i in va])
+        scale = _column_scale(feats.tables_, block_weights)
+        x_tr, x_va = (_scaled(feats.transform([posts[i] for i in rows]), scale) for rows in (tr, va))
         for a in alphas:
             oof[a][va] = _as_matrix(_classifier(classifier, a, seed).fit(x_tr, y[tr]).decision_function(x_va))
         log.info("[2/4] fold %d/%d: %d features, %d alphas (%.1fs)", k, n_folds, x_tr.shape[1], len(alphas), time.perf_counter() - t0)
@@ -164,21 +173,22 @@ def train(
              best, {a: round(f, 4) for a, f in cv_f1.items()}, _log_loss(proba, y))
 
     t0 = time.perf_counter()
-    pipe = Pipeline([("features", featurizer), ("clf", _classifier(classifier, best, seed))]).fit(posts, y)
-    clf = pipe.named_steps["clf"]
-    coef = np.atleast_2d(np.asarray(clf.coef_, dtype=np.float32))
+    featurizer.fit(posts)
+    scale = _column_scale(featurizer.tables_, block_weights)
+    clf = _classifier(classifier, best, seed).fit(_scaled(featurizer.transform(posts), scale), y)
+    coef = np.atleast_2d(np.asarray(clf.coef_ * scale, dtype=np.float32))  # fold the block weights in
     intercept = np.atleast_1d(np.asarray(clf.intercept_, dtype=np.float32))
     if coef.shape[0] == 1:  # binary: sklearn keeps one row for the positive class
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2], np.float32)
     a_mat, b_vec = _calibration_matrix(calib, len(classes))
     model = LinearTextModel(
         labels=classes,
-        tables=pipe.named_steps["features"].tables_,
+        tables=featurizer.tables_,
         coef=np.ascontiguousarray(coef.T),
         intercept=intercept,
         calib_a=a_mat,
         calib_b=b_vec,
-        extra_words=pipe.named_steps["features"].tokenizer.extra_words,
+        extra_words=featurizer.tokenizer.extra_words,
         backend=backend,
     )
     model.metadata = {
@@ -196,7 +206,7 @@ def train(
         "alpha": best,
         "seed": seed,
         "features": {"body_ngrams": list(body_ngrams), "title_ngrams": list(title_ngrams), "min_df": min_df,
-                     "n_features": int(coef.shape[1]), "tokenizer": backend, "user_words": len(model.extra_words)},
+                     "block_weights": list(block_weights), "n_features": int(coef.shape[1]), "tokenizer": backend, "user_words": len(model.extra_words)},
         "metrics": {"grouped_cv_macro_f1": round(cv_f1[best], 4), "grouped_cv_folds": n_folds,
                     "grouped_cv_macro_f1_by_alpha": {str(a): round(f, 4) for a, f in cv_f1.items()},
                     "grouped_cv_accuracy": round(float(accuracy_score(y, _argmax(oof[best], len(classes)))), 4),
@@ -241,6 +251,28 @@ def versions() -> dict[str, str]:
         huiyin = "unknown"
     return {"huiyin": huiyin, "python": platform.python_version(), "scikit-learn": sklearn.__version__,
             "numpy": np.__version__, "scipy": scipy.__version__, "skops": skops.__version__}
+
+
+def _check_block_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+    values = tuple(float(w) for w in weights)
+    if len(values) != 3 or not all(np.isfinite(w) and w > 0 for w in values):
+        raise TrainingError(f"block_weights 需要三个正数 need three positive numbers (word, body, title), got {weights!r}")
+    return values  # type: ignore[return-value]
+
+
+def _column_scale(tables: FeatureTables, weights: tuple[float, float, float]) -> np.ndarray:
+    """Per-column factor: each block's weight over its columns."""
+    start, body, title, end = tables.offsets
+    return np.repeat(np.asarray(weights, dtype=np.float32), [body - start, title - body, end - title])
+
+
+def _scaled(x: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
+    """``x · diag(scale)`` without building the diagonal matrix."""
+    if np.all(scale == 1.0):
+        return x
+    x = x.copy()
+    x.data *= scale[x.indices]
+    return x
 
 
 def _argmax(scores: np.ndarray, n_classes: int) -> np.ndarray:

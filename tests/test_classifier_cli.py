@@ -35,6 +35,17 @@ def test_train_writes_model_and_checksum(trained: tuple[Path, Path]) -> None:
     assert load_model(out).metadata["alpha"] == 1.0
 
 
+def test_train_block_weights_option(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    data, out = trained
+    assert load_model(out).metadata["features"]["block_weights"] == [1.0, 2.0, 1.0]  # the default: body ×2
+    other = tmp_path / "plain.skops"
+    _run("train", "--data", str(data), "--out", str(other), "--alphas", "1", "--block-weights", "1,1,1")
+    assert load_model(other).metadata["features"]["block_weights"] == [1.0, 1.0, 1.0]
+    result = CliRunner().invoke(app, ["--config-dir", "", "classify", "train", "--data", str(data),
+                                      "--out", str(tmp_path / "bad.skops"), "--block-weights", "1,2"])
+    assert result.exit_code != 0 and not (tmp_path / "bad.skops").exists()
+
+
 def test_evaluate_prints_json_last(trained: tuple[Path, Path]) -> None:
     data, out = trained
     last = json.loads(_run("evaluate", "--data", str(data), "--model", str(out)).strip().splitlines()[-1])

@@ -59,6 +59,22 @@ def test_round_trip_keeps_predictions(model, tmp_path: Path) -> None:  # type: i
     assert loaded.metadata == model.metadata and loaded.labels == model.labels
 
 
+def test_block_weights_are_folded_into_the_coefficients(model, data: Dataset) -> None:  # type: ignore[no-untyped-def]
+    # Ridge on 2·X with 4·alpha learns w/2; folding the weights back in gives the same model.
+    doubled = train(data, alphas=(4.0,), folds=3, block_weights=(2.0, 2.0, 2.0))
+    assert doubled.metadata["features"]["block_weights"] == [2.0, 2.0, 2.0]
+    assert doubled.coef.shape == model.coef.shape
+    assert np.allclose(doubled.coef, model.coef, atol=1e-3 * float(np.abs(model.coef).max()))
+    posts = [("桥西区小区停水", "物业一直不管"), ("", "学校乱收补课费")]
+    assert np.allclose(doubled.raw_scores(posts), model.raw_scores(posts), atol=1e-2)
+    body = train(data, alphas=(1.0,), folds=3, block_weights=(1.0, 3.0, 1.0))
+    _, o_body, o_title, _ = body.tables.offsets
+    assert not np.allclose(body.coef[o_body:o_title], model.coef[o_body:o_title])
+    assert evaluate(body, data)["accuracy"] > 0.9
+    with pytest.raises(TrainingError):
+        train(data, alphas=(1.0,), folds=3, block_weights=(1.0, 0.0, 1.0))
+
+
 def test_tampered_or_unverified_model_is_refused(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "m.skops"
     save_model(model, path)
