@@ -98,7 +98,7 @@ class Locator:
             extra["localities"] = [self.display(j) for j in result.localities]
         if result.outside:
             extra["outside"] = list(result.outside)
-        return Place.model_construct(**names, jurisdiction_id=jid, **extra)  # typed values: no validation
+        return Place(**names, jurisdiction_id=jid, **extra)
 
     def display(self, jid: str) -> str:
         """A jurisdiction's name without the province: 石家庄市长安区 (河北省 for the province)."""

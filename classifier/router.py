@@ -130,9 +130,7 @@ class Router:
         reasons = [*place.reasons, *fd.reasons, *severity.reasons, *decision.reasons, *extra_reasons]
         lead = decision.unit
         field_obj = self.org.fields.get(fd.field_id) if fd.field_id else None
-        # Built from the router's own typed values: constructing skips pydantic's validation,
-        # a measurable share of the judgement's time (the tests check the records' shape).
-        return Routing.model_construct(
+        return Routing(
             unit_id=lead.id,
             unit_name=lead.name,
             tier=lead.tier.value,

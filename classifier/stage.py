@@ -43,8 +43,7 @@ def make_router_handler(settings: Settings, org: OrgDirectory, bus: Bus, *, judg
         items = []
         for message, post, routing in zip(messages, posts, routings):
             key = cluster_key(post)
-            # Both parts are validated models already: constructing skips validating them again.
-            routed = RoutedPost.model_construct(post=post, routing=routing, cluster_key=key, routed_at=now)
+            routed = RoutedPost(post=post, routing=routing, cluster_key=key, routed_at=now)
             items.append((key, routed.model_dump(mode="json")))
             log.debug("routed %s (%s[%d]@%d) → %s by %s", post.id, message.topic, message.partition,
                       message.offset, routing.unit_id, routing.rule)
