@@ -8,6 +8,7 @@ clocks, prints a summary and exits.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -54,6 +55,10 @@ def run_huiyin(settings: Settings, stages: list[str], *, once: bool = False, hos
     from huiyin.crawler.schedule import demo_sources_active, start_demo_site
 
     pipeline = Pipeline.open(settings)
+    # The directory, gazetteer and models live as long as the process: frozen, they are no
+    # longer re-scanned by every full garbage collection (measured ~5-10 % of the judgement).
+    gc.collect()
+    gc.freeze()
     demo = demo_sources_active(settings)
     with ExitStack() as stack:
         stack.callback(pipeline.close)

@@ -13,6 +13,7 @@ line is one JSON object; ``memory`` is the process's peak RSS in MB. Figures onl
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import resource
 import statistics
@@ -84,6 +85,8 @@ def classify(
     t0 = time.perf_counter()
     judge = Judge.from_settings(settings, from_settings(settings))
     judge.judge_many(posts[:8])  # warm caches, as a running stage would be
+    gc.collect()
+    gc.freeze()  # as ``huiyin run`` does after loading: long-lived data out of the collector's way
     load_s = time.perf_counter() - t0
     typer.echo(f"加载 loaded in {load_s:.2f}s; field model: {'yes' if judge.fields else 'NO'}; posts: {len(posts)}")
 

@@ -11,6 +11,7 @@ With ``--bus kafka`` a private broker is started from ``bench/kafka_broker.py`` 
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import random
@@ -78,6 +79,8 @@ def _stage_main(kind: str, settings: Settings, stop: Any, ready: Any, report: An
 
         db = open_database(settings.db_url)
         runner = ResponderStage(settings, db, org, bus, stop=flag)
+    gc.collect()
+    gc.freeze()  # as ``huiyin run`` does after loading: long-lived data out of the collector's way
     ready.set()
     cpu = time.process_time()
     try:
