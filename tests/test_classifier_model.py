@@ -59,6 +59,23 @@ def test_round_trip_keeps_predictions(model, tmp_path: Path) -> None:  # type: i
     assert loaded.metadata == model.metadata and loaded.labels == model.labels
 
 
+def test_a_format_1_file_with_64_bit_keys_gives_the_same_predictions(model) -> None:  # type: ignore[no-untyped-def]
+    """Files written before the 48-bit keys are read by keeping the keys' top bits."""
+    from huiyin.classifier.linear import LinearTextModel
+
+    state = model.to_state()
+    rng = np.random.default_rng(3)
+    old = {**state, "format": "huiyin.linear-text/1"}
+    for k in ("body_keys", "title_keys"):
+        low = rng.integers(0, 1 << 16, size=state[k].size, dtype=np.uint64)
+        old[k] = (state[k].astype(np.uint64) << np.uint64(16)) | low
+    again = LinearTextModel.from_state(old)
+    posts = [(r["title"], r["detail"]) for r in make_rows(per_label=5, seed=9)]
+    assert np.allclose(again.predict_proba(posts), model.predict_proba(posts))
+    with pytest.raises(ValueError):
+        LinearTextModel.from_state({**state, "format": "huiyin.linear-text/9"})
+
+
 def test_block_weights_are_folded_into_the_coefficients(model, data: Dataset) -> None:  # type: ignore[no-untyped-def]
     # Ridge on 2·X with 4·alpha learns w/2; folding the weights back in gives the same model.
     doubled = train(data, alphas=(4.0,), folds=3, block_weights=(2.0, 2.0, 2.0))
