@@ -1,14 +1,14 @@
 """Adapters from the classifier package's models to what the judgement needs.
 
 The field model and the sentiment model are built by ``huiyin.classifier`` (``classify train``);
-this module turns their predictions into ``FieldDecision`` and (label, p_negative) pairs, and
+this module turns their predictions into ``FieldDecision`` and ``SentimentScore`` values, and
 answers None when a model is not available, so the judgement can say so instead of guessing.
 
-Both adapters score a whole ``TextBatch`` with one ``predict_proba`` call (the models' vectorised
-path); the judgement gives both the same batch, so a post is normalised, cut and hashed once for
-the two models. They do not ask for the models' per-post evidence, which costs more than the prediction itself:
-the words behind a field come from the field keywords instead (``field_refine``), and the
-sentiment signal shows the probability and its threshold.
+Both adapters score a whole ``TextBatch`` in one vectorised call; the judgement gives both the
+same batch, so a post is normalised, cut and hashed once for the two models. Neither asks for
+the per-post ``evidence`` path, which costs more than the prediction itself: the words behind a
+field come from the field keywords (``field_refine``), and the words behind a negative
+sentiment from the batch's own feature matrix (``LinearTextModel.word_evidence``).
 """
 
 from __future__ import annotations
