@@ -260,7 +260,7 @@ def test_a_live_view_starts_at_the_end_and_lag_counts_what_is_left(
     with make_bus(kafka_settings, topic) as bus:
         bus.publish_many(topic, [(str(i), {"i": i}) for i in range(30)])
         bus.flush(10)
-        assert sum(bus.end_offsets(topic).values()) == 30 and len(bus.end_offsets(topic)) == 3
+        assert sum(bus.partition_end_offsets(topic).values()) == 30 and len(bus.partition_end_offsets(topic)) == 3
         assert bus.lag(group, topic) == 30  # a group that never committed has everything left
         with bus.consumer([topic], f"{group}-live", from_end=True) as live:
             assert drain(live, expect_some=False) == []  # joined: no history

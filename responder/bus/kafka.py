@@ -114,7 +114,7 @@ class KafkaBus(Bus):
             raise BusError(f"无法查询 Kafka 主题 cannot describe topic {topic!r} at {self.bootstrap}: {exc}") from exc
         return 0 if info.get("error_code", 0) else len(info.get("partitions") or [])
 
-    def end_offsets(self, topic: str) -> dict[int, int]:
+    def partition_end_offsets(self, topic: str) -> dict[int, int]:
         """Next offset of each partition of ``topic`` (its log end)."""
         n = self.partition_count(topic)
         specs = {TopicPartition(topic, p): OffsetSpec.LATEST for p in range(n)}
@@ -124,7 +124,7 @@ class KafkaBus(Bus):
             raise BusError(f"无法查询 Kafka 偏移量 cannot list offsets of {topic!r} at {self.bootstrap}: {exc}") from exc
         return {tp.partition: int(info.offset) for tp, info in found.items()}
 
-    def committed(self, group: str, topic: str) -> dict[int, int]:
+    def partition_committed(self, group: str, topic: str) -> dict[int, int]:
         """The group's committed offset of each partition of ``topic`` (absent: never committed)."""
         try:
             found = self._admin.list_group_offsets({group: None}).get(group, {})
@@ -134,8 +134,8 @@ class KafkaBus(Bus):
 
     def lag(self, group: str, topic: str) -> int:
         """Records of ``topic`` the group has not committed yet (queue depth), over all partitions."""
-        committed = self.committed(group, topic)
-        return sum(max(0, end - committed.get(p, 0)) for p, end in self.end_offsets(topic).items())
+        committed = self.partition_committed(group, topic)
+        return sum(max(0, end - committed.get(p, 0)) for p, end in self.partition_end_offsets(topic).items())
 
     # -- publishing ------------------------------------------------------------------------
 
