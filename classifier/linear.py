@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from huiyin.classifier.batch import TextBatch
-from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, shared_tokenizer
+from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, _find, shared_tokenizer
 from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
 
@@ -62,14 +62,18 @@ class LinearTextModel:
     # -- scoring ---------------------------------------------------------------------------
     def raw_scores(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> np.ndarray:
         """Decision scores (n_posts, n_classes) of raw (title, body) pairs or of a prepared batch."""
-        prepared = posts if isinstance(posts, TextBatch) else [title_and_body(t, b) for t, b in posts]
-        x = self.tables.matrix(self.tokenizer, prepared)
-        return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
+        return self._scores_and_matrix(posts)[0]
 
     def proba_and_matrix(self, batch: TextBatch) -> tuple[np.ndarray, sp.csr_matrix]:
         """Calibrated probabilities of a batch and its feature matrix (for ``word_evidence``)."""
-        x = self.tables.matrix(self.tokenizer, batch)
-        return self.calibrate(np.asarray(x @ self.coef, dtype=np.float64) + self.intercept), x
+        scores, x = self._scores_and_matrix(batch)
+        return self.calibrate(scores), x
+
+    def _scores_and_matrix(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch
+                           ) -> tuple[np.ndarray, sp.csr_matrix]:
+        prepared = posts if isinstance(posts, TextBatch) else [title_and_body(t, b) for t, b in posts]
+        x = self.tables.matrix(self.tokenizer, prepared)
+        return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept, x
 
     def word_evidence(self, x: sp.csr_matrix, label_index: int, rows: Sequence[int],
                       top: int = 3) -> dict[int, list[tuple[str, float]]]:
@@ -161,10 +165,9 @@ class LinearTextModel:
                 if not block_text or keys.size == 0:
                     continue
                 k, starts, lengths = char_keys(block_text, *ngrams, salt, with_positions=True)
-                pos = np.searchsorted(keys, k)
-                pos[pos >= keys.size] = 0
-                for j in np.nonzero(keys[pos] == k)[0]:
-                    col = int(pos[j]) + offset
+                found = _find(k, keys, offset)
+                for j in np.flatnonzero(found >= 0):
+                    col = int(found[j])
                     if col in wanted and col not in names:
                         s = int(starts[j])
                         names[col] = block_text[s : s + int(lengths[j])].strip()
