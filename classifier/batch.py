@@ -1,64 +1,52 @@
 """A batch of posts prepared once for every model that reads it.
 
 The field and the sentiment model read the same posts with the same tokenizer and the same
-character n-grams. ``TextBatch`` normalises, cuts and hashes each post once, lazily, and keeps
-the result, so the second model only looks its own vocabulary up. Every model asks for
-*counted* features: distinct (post, feature) pairs with their counts, which is what TF-IDF needs.
-
-N-grams are counted with one sort: the key (48 bits) and the post's row (16 bits) make one
-64-bit code ``key << 16 | row``. Sorting the codes groups the equal n-grams of a post into runs
-(their counts) and orders the keys ascending, which is what the binary search of each model's
-sorted vocabulary is fastest on.
+texts. ``TextBatch`` normalises each post once, cuts it once per tokenizer and lays the texts
+of each feature block out once as code points, lazily, and keeps the results; each model then
+only looks its own vocabulary up (``FeatureTables.rows``, a compiled loop over these arrays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from huiyin.classifier.text import KEY_BITS, char_keys_many, title_and_body
+from huiyin.classifier.kernels import codepoints
+from huiyin.classifier.text import title_and_body
 from huiyin.classifier.tokenize import Tokenizer
 
 Post = tuple[str | None, str | None]
 
-# Rows of a batch share 16 bits with the 48-bit n-gram key in one sort code.
-MAX_ROWS = 1 << (64 - KEY_BITS)
-_ROW_BITS = np.uint64(64 - KEY_BITS)
-_ROW_MASK = np.uint64(MAX_ROWS - 1)
+# Big inputs (a training set) are featurised in chunks of this many posts: it bounds the
+# temporary arrays, which hold every n-gram of a chunk.
+CHUNK = 8192
 
 
 @dataclass(frozen=True)
-class Counted:
-    """Distinct (row, item) pairs of a batch with their counts (items: word ids or n-gram keys)."""
+class Tokens:
+    """The tokens of a batch: post ``i`` has ``words[post[i]:post[i+1]]``; token ``j`` is the code
+    points ``cp[char[j]:char[j+1]]``."""
 
-    rows: np.ndarray  # int64
-    items: np.ndarray  # int64 word ids, or uint64 n-gram keys in ascending order
-    counts: np.ndarray  # int64
-
-
-@dataclass(frozen=True)
-class CountedWords(Counted):
-    """Word counts; ``items`` index ``words``, the batch's distinct tokens."""
-
-    words: list[str] = field(default_factory=list)
+    words: list[str]
+    post: np.ndarray  # int64 (n_posts + 1)
+    cp: np.ndarray  # uint32
+    char: np.ndarray  # int64 (n_tokens + 1)
 
 
 class TextBatch:
-    """Posts as (title, body) pairs, normalised and featurised lazily and only once.
+    """Posts as (title, body) pairs, normalised and prepared lazily and only once.
 
     ``TextBatch.of(posts)`` takes raw pairs; ``TextBatch(pairs)`` pairs already passed through
-    ``title_and_body``. At most ``MAX_ROWS`` posts (callers chunk bigger inputs).
+    ``title_and_body``.
     """
 
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        if len(pairs) > MAX_ROWS:
-            raise ValueError(f"a batch holds at most {MAX_ROWS} posts, got {len(pairs)}")
         self.pairs = list(pairs)
-        self._words: dict[int, tuple[Tokenizer, CountedWords]] = {}
-        self._ngrams: dict[tuple[str, int, int, int], Counted] = {}
+        self._tokens: dict[int, tuple[Tokenizer, Tokens]] = {}
+        self._codepoints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def of(cls, posts: Sequence[Post]) -> TextBatch:
@@ -70,65 +58,37 @@ class TextBatch:
 
     @cached_property
     def joined(self) -> list[str]:
-        """Title and body of each post as one text (what the words and body n-grams read)."""
+        """Title and body of each post as one text (what the word block reads)."""
         return [f"{t}。{b}" if t else b for t, b in self.pairs]
 
-    def words(self, tokenizer: Tokenizer) -> CountedWords:
-        """Distinct tokens of each post, with counts (punctuation and stop words included)."""
-        cached = self._words.get(id(tokenizer))
+    def tokens(self, tokenizer: Tokenizer) -> Tokens:
+        """Every token of every post (punctuation and stop words included), cut once."""
+        cached = self._tokens.get(id(tokenizer))
         if cached is not None and cached[0] is tokenizer:
             return cached[1]
         flat: list[str] = []
-        lens: list[int] = []
-        for text in self.joined:
-            raw = tokenizer.cut(text)
-            flat += raw
-            lens.append(len(raw))
-        # Interned with C-level loops only (dict.fromkeys, zip, map): a Python loop per token
-        # cost more than the segmentation itself.
-        ids = dict(zip(dict.fromkeys(flat), range(len(flat))))
-        found = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
-        n_ids = max(1, len(ids))
-        codes = np.repeat(np.arange(len(self.pairs), dtype=np.int64), lens) * n_ids + found
-        code, counts = np.unique(codes, return_counts=True)
-        rows = code // n_ids
-        result = CountedWords(rows, code - rows * n_ids, counts, list(ids))
-        self._words[id(tokenizer)] = (tokenizer, result)
-        return result
+        per_post = np.zeros(len(self.pairs) + 1, dtype=np.int64)
+        for i, text in enumerate(self.joined, 1):
+            flat += tokenizer.cut(text)
+            per_post[i] = len(flat)
+        # The tokens cover their text exactly, so the joined texts' code points are theirs.
+        chars = np.zeros(len(flat) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)), out=chars[1:])
+        cp, _ = codepoints(self.joined)
+        tokens = Tokens(flat, per_post, cp, chars)
+        self._tokens[id(tokenizer)] = (tokenizer, tokens)
+        return tokens
 
-    def ngrams(self, block: str, lo: int, hi: int, salt: int) -> Counted:
-        """Distinct character n-gram keys (lo ≤ n ≤ hi) of ``block`` (``body`` or ``title``) per post.
-
-        May hold more: the keys of a wider range already computed for another model (the field
-        model's 1–3-grams serve the sentiment model's 1–2-grams). The extra keys are harmless:
-        features are looked up in a model's vocabulary, and the n of an n-gram is part of its
-        hash, so a trigram never finds a bigram's entry; counts of the wanted n are unchanged."""
-        key = (block, lo, hi, salt)
-        cached = self._ngrams.get(key)
+    def codepoints(self, block: str) -> tuple[np.ndarray, np.ndarray]:
+        """Code points and offsets of each post's text for ``block``: ``body`` reads title and
+        body joined by a space (as training always did), ``title`` the title alone."""
+        cached = self._codepoints.get(block)
         if cached is None:
-            cached = next((c for (b, l, h, s), c in self._ngrams.items()
-                           if b == block and s == salt and l <= lo and h >= hi), None)
-        if cached is None:
-            texts = self._body_texts if block == "body" else [t for t, _ in self.pairs]
-            keys, rows = char_keys_many(texts, lo, hi, salt)
-            cached = self._ngrams[key] = _count_keys(keys, rows)
+            if block == "body":
+                texts = [f"{t} {b}" if t else b for t, b in self.pairs]
+            elif block == "title":
+                texts = [t for t, _ in self.pairs]
+            else:
+                raise ValueError(f"unknown feature block {block!r}")
+            cached = self._codepoints[block] = codepoints(texts)
         return cached
-
-    @cached_property
-    def _body_texts(self) -> list[str]:
-        # The body block reads title and body joined by a space (as training always did).
-        return [f"{t} {b}" if t else b for t, b in self.pairs]
-
-
-def _count_keys(keys: np.ndarray, rows: np.ndarray) -> Counted:
-    """One sort of ``key << 16 | row``: runs are (key, row) counts, keys come out ascending."""
-    if keys.size == 0:
-        return Counted(np.empty(0, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64))
-    codes = np.sort((keys << _ROW_BITS) | rows.astype(np.uint64))
-    first = np.empty(codes.size, dtype=bool)
-    first[0] = True
-    np.not_equal(codes[1:], codes[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, codes.size))
-    distinct = codes[starts]
-    return Counted((distinct & _ROW_MASK).astype(np.int64), distinct >> _ROW_BITS, counts)

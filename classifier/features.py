@@ -18,13 +18,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from huiyin.classifier.batch import MAX_ROWS, TextBatch
+from huiyin.classifier import kernels
+from huiyin.classifier.batch import CHUNK, TextBatch
+from huiyin.classifier.keywords import WordTable
 from huiyin.classifier.text import char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
 
@@ -60,77 +61,79 @@ class FeatureTables:
 
     def __getstate__(self) -> dict:
         # The lookup caches hold a tokenizer (not picklable); they are rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all", "_hash_tables")}
 
     def featurize(self, tokenizer: Tokenizer, title: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one normalised post; columns ascending and unique."""
-        _, cols, vals = self.entries(tokenizer, TextBatch([(title, body)]))
+        _, cols, vals = self.rows(tokenizer, TextBatch([(title, body)]))
         order = np.argsort(cols)
-        return cols[order], vals[order]
+        return cols[order].astype(np.int64), vals[order]
 
     def matrix(self, tokenizer: Tokenizer, posts: Sequence[Post] | TextBatch) -> sp.csr_matrix:
         """CSR matrix of posts: normalised (title, body) pairs, or a ``TextBatch``."""
         n_cols = self.offsets[3]
         batches = [posts] if isinstance(posts, TextBatch) else [
-            TextBatch(list(posts[i : i + MAX_ROWS])) for i in range(0, len(posts), MAX_ROWS)]
+            TextBatch(list(posts[i : i + CHUNK])) for i in range(0, len(posts), CHUNK)]
         blocks = []
         for batch in batches:
-            rows, cols, vals = self.entries(tokenizer, batch)
-            # Entries are distinct (post, column) pairs: group them by row with a stable radix
-            # sort of the 16-bit rows instead of letting scipy sort and sum duplicates.
-            order = np.argsort(rows.astype(np.uint16), kind="stable")
-            indptr = np.zeros(len(batch) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=len(batch)), out=indptr[1:])
-            blocks.append(sp.csr_matrix((vals[order], cols[order], indptr), shape=(len(batch), n_cols)))
+            indptr, indices, data = self.rows(tokenizer, batch)
+            blocks.append(sp.csr_matrix((data, indices, indptr), shape=(len(batch), n_cols)))
         if not blocks:
             return sp.csr_matrix((0, n_cols), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
 
-    def entries(self, tokenizer: Tokenizer, batch: TextBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, columns, values) of the batch's non-zero features, in no particular order.
+    def rows(self, tokenizer: Tokenizer, batch: TextBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR arrays (indptr, indices, data) of the batch's features, a row per post.
 
-        Counting and sorting happen once per batch in ``TextBatch`` (shared with every other
-        model reading the batch); here each block's distinct items are looked up in this model's
-        vocabulary, weighted by sublinear tf × idf, and L2-normalised per (post, block).
+        The batch is cut and laid out once (shared with every other model reading it); here the
+        tokens are mapped to this model's word columns, and a compiled loop hashes each post's
+        character n-grams, looks them up, weights them by sublinear tf × idf and L2-normalises
+        each block. A row's columns are unique but in no particular order.
         """
-        n = len(batch)
         _, o_body, o_title, _ = self.offsets
-        words = batch.words(tokenizer)
-        get = self._feature_words(tokenizer).get
-        word_col = np.fromiter(map(get, words.words, repeat(-1)), dtype=np.int64, count=len(words.words))
-        wcols = word_col[words.items] if words.items.size else np.empty(0, np.int64)
-        parts = [(words.rows, wcols, words.counts)]
-        for block, table, ngrams, salt, offset in (
-            ("body", self.body_keys, self.body_ngrams, _BODY_SALT, o_body),
-            ("title", self.title_keys, self.title_ngrams, _TITLE_SALT, o_title),
-        ):
-            counted = batch.ngrams(block, *ngrams, salt)
-            parts.append((counted.rows, _find(counted.items, table, offset), counted.counts))
-        rows = np.concatenate([r for r, _, _ in parts])
-        cols = np.concatenate([c for _, c, _ in parts])
-        counts = np.concatenate([k for _, _, k in parts])
-        hit = cols >= 0
-        rows, cols = rows[hit], cols[hit]
-        vals = (1.0 + np.log(counts[hit])) * self._all_idf[cols]
-        group = rows * 3 + (cols >= o_body) + (cols >= o_title)  # (post, block)
-        norm = np.sqrt(np.bincount(group, weights=vals * vals, minlength=3 * n))[group]
-        vals = np.divide(vals, norm, out=vals, where=norm > 0).astype(np.float32)
-        return rows, cols, vals
+        tokens = batch.tokens(tokenizer)
+        table, columns = self._word_table(tokenizer)
+        ids = table.ids(tokens.cp, tokens.char)
+        word_cols = np.full(ids.size, -1, dtype=np.int64)
+        hit = ids >= 0
+        word_cols[hit] = columns[ids[hit]]
+        body_cp, body_off = batch.codepoints("body")
+        title_cp, title_off = batch.codepoints("title")
+        body_table, title_table = self._tables()
+        return kernels.tfidf_rows(
+            word_cols, tokens.post,
+            body_cp, body_off, body_table, *self.body_ngrams, _BODY_SALT, o_body,
+            title_cp, title_off, title_table, *self.title_ngrams, _TITLE_SALT, o_title,
+            self._all_idf,
+        )
 
-    def _feature_words(self, tokenizer: Tokenizer) -> dict[str, int]:
-        """``words`` without the entries ``tokenizer.words`` would drop (cached per tokenizer)."""
+    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hash tables of the n-gram vocabularies (built on first use)."""
+        cached = self.__dict__.get("_hash_tables")
+        if cached is None:
+            cached = self.__dict__["_hash_tables"] = tuple(
+                kernels.build_table(np.ascontiguousarray(keys, dtype=np.uint64), kernels.table_size(keys.size))
+                for keys in (self.body_keys, self.title_keys))
+        return cached
+
+    def _word_table(self, tokenizer: Tokenizer) -> tuple[WordTable, np.ndarray]:
+        """The words ``tokenizer.words`` keeps, as a ``WordTable``, and each one's column
+        (cached per tokenizer)."""
         cache = self.__dict__.setdefault("_kept_words", {})
         kept = cache.get(id(tokenizer))
         if kept is None or kept[0] is not tokenizer:
-            kept = cache[id(tokenizer)] = (tokenizer, {w: c for w, c in self.words.items() if tokenizer.keeps(w)})
-        return kept[1]
+            words = {w: c for w, c in self.words.items() if tokenizer.keeps(w)}
+            kept = cache[id(tokenizer)] = (tokenizer, WordTable(list(words)),
+                                           np.fromiter(words.values(), dtype=np.int64, count=len(words)))
+        return kept[1], kept[2]
 
     @property
     def _all_idf(self) -> np.ndarray:
         """idf of every column (word, body, title blocks end to end)."""
         cached = self.__dict__.get("_idf_all")
         if cached is None or cached.shape[0] != self.offsets[3]:
-            cached = self.__dict__["_idf_all"] = np.concatenate([self.word_idf, self.body_idf, self.title_idf])
+            cached = self.__dict__["_idf_all"] = np.concatenate(
+                [self.word_idf, self.body_idf, self.title_idf]).astype(np.float32)
         return cached
 
 

@@ -21,6 +21,7 @@ from huiyin.classifier.model_adapters import FieldPredictor, load_field_predicto
 from huiyin.classifier.place import Locator
 from huiyin.classifier.router import FieldDecision, Router, RoutingConfig
 from huiyin.classifier.severity import SeverityConfig, SeverityGrader
+from huiyin.classifier.text import without_surrogates
 from huiyin.classifier.signals import SentimentPredictor, SignalConfig, SignalReader
 from huiyin.responder.bus.messages import PostRecord, Routing
 
@@ -49,8 +50,8 @@ class PostInput:
             return post
         get = post.get if isinstance(post, Mapping) else (lambda k, d=None: getattr(post, k, d))
         return cls(
-            text=str(get("text") or ""),
-            title=(str(get("title")) if get("title") else None),
+            text=without_surrogates(str(get("text") or "")),
+            title=(without_surrogates(str(get("title"))) if get("title") else None),
             source_region=(str(get("source_region")) if get("source_region") else None),
             **{k: _count(get(k, 0)) for k in ("likes", "dislikes", "comments", "reposts")},
         )

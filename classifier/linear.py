@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from huiyin.classifier.batch import TextBatch
+from huiyin.classifier.kernels import csr_scores
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, _find, shared_tokenizer
 from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
@@ -71,9 +72,10 @@ class LinearTextModel:
 
     def _scores_and_matrix(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch
                            ) -> tuple[np.ndarray, sp.csr_matrix]:
-        prepared = posts if isinstance(posts, TextBatch) else [title_and_body(t, b) for t, b in posts]
-        x = self.tables.matrix(self.tokenizer, prepared)
-        return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept, x
+        batch = posts if isinstance(posts, TextBatch) else TextBatch.of(posts)
+        indptr, indices, data = self.tables.rows(self.tokenizer, batch)
+        scores = csr_scores(indptr, indices, data, self.coef) + self.intercept
+        return scores, sp.csr_matrix((data, indices, indptr), shape=(len(batch), self.tables.offsets[3]))
 
     def word_evidence(self, x: sp.csr_matrix, label_index: int, rows: Sequence[int],
                       top: int = 3) -> dict[int, list[tuple[str, float]]]:

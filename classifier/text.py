@@ -24,6 +24,7 @@ MAX_TITLE_CHARS = 120
 TITLE_GUESS_CHARS = 60
 
 _SPACES = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FIRST_SENTENCE = re.compile(r"^(.{4,%d}?)[。！？!?\n]" % TITLE_GUESS_CHARS)
 _BRACKET_TITLE = re.compile(r"^\s*【([^】]{2,%d})】" % TITLE_GUESS_CHARS)
 
@@ -32,10 +33,17 @@ KEY_BITS = 48
 _DROP = np.uint64(64 - KEY_BITS)
 
 
+def without_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (from broken JSON escapes) as U+FFFD: they cannot be encoded,
+    so a segmenter or a database would fail on them."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def normalize(text: str | None) -> str:
     """NFKC (full-width → half-width), lower case, runs of blanks → one space, trimmed."""
     if not text:
         return ""
+    text = without_surrogates(text)
     # Full-width punctuation (，：（）) fails NFKC's quick check, so ``normalize`` would take its
     # slow path on nearly every Chinese post. Replacing those characters by their compatibility
     # decomposition first gives the same NFKD (it is char by char, then reordered), hence the same
@@ -115,7 +123,7 @@ def char_keys(text: str, lo: int, hi: int, salt: int, *, with_positions: bool = 
 
     With ``with_positions`` also the start and length of each n-gram (for evidence).
     """
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     keys, starts, lengths = [], [], []
     size = cp.shape[0]
     for n in range(lo, hi + 1):
@@ -147,7 +155,7 @@ def char_keys_many(texts: list[str], lo: int, hi: int, salt: int) -> tuple[np.nd
     the text each key belongs to.
     """
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    cp = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     size = cp.shape[0]
     if size == 0:
         return np.empty(0, np.uint64), np.empty(0, np.int64)

@@ -1,14 +1,14 @@
-"""``TextBatch``: each post prepared once, counted exactly, and shared by models without changing them."""
+"""``TextBatch`` and the compiled feature loop: each post prepared once, featurised exactly as a
+plain post-by-post computation (the one training's vocabularies come from), shared by models."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-import pytest
 
-from huiyin.classifier.batch import MAX_ROWS, TextBatch
-from huiyin.classifier.features import _BODY_SALT
+from huiyin.classifier.batch import CHUNK, TextBatch
+from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables
 from huiyin.classifier.field_model import load_model
 from huiyin.classifier.text import char_keys
 
@@ -18,41 +18,67 @@ POSTS = [
     ("无正文", ""),
     ("", ""),
     ("Wi-Fi 2019-12-30", "ＡＢＣ　全角文字；半角 abc 3.5%"),
+    ("", "坏字符\ud800照样处理，𠮷字在基本平面之外"),
+    ("", "停水" * 400),
 ]
 
 
-def test_ngram_counts_match_a_post_by_post_count() -> None:
-    batch = TextBatch.of(POSTS)
-    counted = batch.ngrams("body", 1, 3, _BODY_SALT)
-    assert np.all(np.diff(counted.items.astype(np.float64)) >= 0)  # keys ascending, for the search
-    got: dict[int, Counter] = {}
-    for row, key, n in zip(counted.rows.tolist(), counted.items.tolist(), counted.counts.tolist()):
-        got.setdefault(row, Counter())[key] += n
-    for row, (title, body) in enumerate(batch.pairs):
-        text = f"{title} {body}" if title else body
-        assert got.get(row, Counter()) == Counter(char_keys(text, 1, 3, _BODY_SALT).tolist())
+def reference_row(tables: FeatureTables, tokenizer, title: str, body: str) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    """Column → value of one post, by the textbook definition: sublinear tf × idf, per-block L2."""
+    _, o_body, o_title, _ = tables.offsets
+    idf = np.concatenate([tables.word_idf, tables.body_idf, tables.title_idf]).astype(np.float64)
+    counts: Counter[int] = Counter()
+    for word, n in Counter(tokenizer.words(f"{title}。{body}" if title else body)).items():
+        if word in tables.words:
+            counts[tables.words[word]] += n
+    for text, keys, ngrams, salt, offset in (
+        (f"{title} {body}" if title else body, tables.body_keys, tables.body_ngrams, _BODY_SALT, o_body),
+        (title, tables.title_keys, tables.title_ngrams, _TITLE_SALT, o_title),
+    ):
+        position = {int(k): i for i, k in enumerate(keys.tolist())}
+        for key, n in Counter(char_keys(text, *ngrams, salt).tolist()).items():
+            if key in position:
+                counts[offset + position[key]] += n
+    values = {c: (1.0 + np.log(n)) * idf[c] for c, n in counts.items()}
+    norms = Counter()
+    for c, v in values.items():
+        norms[(c >= o_body) + (c >= o_title)] += v * v
+    return {c: v / np.sqrt(norms[(c >= o_body) + (c >= o_title)]) for c, v in values.items()}
 
 
-def test_word_counts_match_the_tokenizer() -> None:
+def test_compiled_features_equal_the_textbook_computation() -> None:
+    for model in (load_model(), load_model(task="sentiment")):
+        batch = TextBatch.of(POSTS)
+        indptr, indices, data = model.tables.rows(model.tokenizer, batch)
+        for row, (title, body) in enumerate(batch.pairs):
+            got = dict(zip(indices[indptr[row] : indptr[row + 1]].tolist(), data[indptr[row] : indptr[row + 1]].tolist()))
+            want = reference_row(model.tables, model.tokenizer, title, body)
+            assert got.keys() == want.keys(), (row, title, body)
+            assert all(abs(got[c] - want[c]) < 1e-6 for c in want)
+        assert indptr[3] == indptr[4]  # the empty post has no features
+
+
+def test_tokens_cover_each_text_and_are_the_tokenizers() -> None:
     model = load_model()
     batch = TextBatch.of(POSTS)
-    words = batch.words(model.tokenizer)
+    tokens = batch.tokens(model.tokenizer)
+    assert batch.tokens(model.tokenizer) is tokens  # cut once
     for row, text in enumerate(batch.joined):
-        mine = Counter({words.words[i]: n for r, i, n in zip(words.rows, words.items, words.counts) if r == row})
-        assert mine == Counter(model.tokenizer.cut(text))
+        words = tokens.words[tokens.post[row] : tokens.post[row + 1]]
+        assert words == model.tokenizer.cut(text)
+        start, end = tokens.char[tokens.post[row]], tokens.char[tokens.post[row + 1]]
+        assert tokens.cp[start:end].tobytes().decode("utf-32-le", "surrogatepass") == text
 
 
 def test_a_shared_batch_gives_each_model_what_a_fresh_batch_gives() -> None:
     field, sentiment = load_model(), load_model(task="sentiment")
     shared = TextBatch.of(POSTS)
-    field.predict_proba(shared)  # computes the body 1–3-grams; sentiment (1–2) reuses them
+    field.predict_proba(shared)
     assert np.allclose(sentiment.predict_proba(shared), sentiment.predict_proba(TextBatch.of(POSTS)), atol=1e-6)
     assert np.allclose(field.predict_proba(shared), field.predict_proba(POSTS), atol=1e-6)
 
 
-def test_a_batch_has_a_size_limit_and_big_inputs_are_chunked() -> None:
-    with pytest.raises(ValueError):
-        TextBatch([("", "x")] * (MAX_ROWS + 1))
+def test_big_inputs_are_featurised_in_chunks() -> None:
     field = load_model()
-    x = field.tables.matrix(field.tokenizer, [("", "停水")] * (MAX_ROWS + 3))
-    assert x.shape[0] == MAX_ROWS + 3 and x[MAX_ROWS + 2].nnz == x[0].nnz > 0
+    x = field.tables.matrix(field.tokenizer, [("", "停水")] * (CHUNK + 3))
+    assert x.shape[0] == CHUNK + 3 and x[CHUNK + 2].nnz == x[0].nnz > 0

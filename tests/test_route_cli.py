@@ -30,6 +30,7 @@ LINES = [
     "",
     json.dumps({"id": "p12", "text": "北京市朝阳区某小区物业乱收费", "error": "a key of the post, not an error"},
                ensure_ascii=False),
+    json.dumps({"id": "p13", "text": "正定县小区停水\ud800三天"}),  # a lone surrogate from a broken escape
 ]
 
 
@@ -52,7 +53,7 @@ def test_one_json_object_per_non_blank_line_in_input_order(routed) -> None:  # t
     out, _ = routed
     assert out.returncode == 0, out.stderr
     got = rows(out)
-    assert [r.get("id") for r in got] == ["p1", None, "p3", None, "p5", "p6", "p7", "p8", "p9", "p10", "p12"]
+    assert [r.get("id") for r in got] == ["p1", None, "p3", None, "p5", "p6", "p7", "p8", "p9", "p10", "p12", "p13"]
 
 
 def test_routed_lines_carry_the_contract_fields(routed) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +65,7 @@ def test_routed_lines_carry_the_contract_fields(routed) -> None:  # type: ignore
     assert got["p5"]["place"]["city"] == "沧州市"
     assert (got["p6"]["severity"], got["p6"]["rule"], got["p6"]["lead_unit_name"]) == ("重大", "severity_tier", "河北省人民政府")
     assert got["p12"]["rule"] == "outside_directory"
+    assert got["p13"]["place"]["county"] == "正定县"
 
 
 def test_bad_lines_print_an_error_object(routed) -> None:  # type: ignore[no-untyped-def]

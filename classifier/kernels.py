@@ -1,0 +1,287 @@
+"""Compiled inner loops of the judgement (numba): n-gram TF-IDF rows, linear scores, word matching.
+
+What each post costs in the judgement is a few thousand tiny steps (hash an n-gram, look it up,
+count it; try a word at a position). As numpy passes over whole batches they cost memory
+traffic and temporary arrays; as Python loops they cost far more. Here they are plain loops
+compiled once by numba (cached on disk, so later processes only load them) and run without the
+GIL, so the API's threads can judge in parallel.
+
+The n-gram hash is the one of ``text.char_keys`` (training computes vocabularies with it): FNV-1a
+over the code points, seeded by the feature block's salt and n, top 48 bits kept.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # a free slot: no 48-bit key and (practically) no word hash
+_PRIME = np.uint64(0x100000001B3)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads the keys over the slots
+_DROP = np.uint64(16)  # 64-bit hash → 48-bit key (text.KEY_BITS)
+_SHIFT = np.uint64(32)
+WORD_SEED = np.uint64(0xCBF29CE484222325)  # FNV offset basis, for whole words
+
+
+def table_size(n_keys: int) -> int:
+    """Slots for ``n_keys``: a power of two, at most half full (short probe runs)."""
+    size = 8
+    while size < 2 * n_keys:
+        size *= 2
+    return size
+
+
+@nb.njit(cache=True, nogil=True)
+def build_table(keys: np.ndarray, size: int) -> np.ndarray:
+    """Open-addressing table of ``keys`` (distinct uint64 < 2**64-1) → their positions.
+
+    Slot ``s`` is ``table[2s]`` (key) and ``table[2s + 1]`` (value), so a look-up reads one cache
+    line."""
+    table = np.full(2 * size, EMPTY, dtype=np.uint64)
+    mask = np.uint64(size - 1)
+    for i in range(keys.size):
+        key = keys[i]
+        slot = ((key * _GOLD) >> _SHIFT) & mask
+        while table[2 * slot] != EMPTY:
+            slot = (slot + np.uint64(1)) & mask
+        table[2 * slot] = key
+        table[2 * slot + 1] = np.uint64(i)
+    return table
+
+
+@nb.njit(inline="always")
+def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> int:
+    slot = ((key * _GOLD) >> _SHIFT) & mask
+    while True:
+        found = table[2 * slot]
+        if found == key:
+            return np.int64(table[2 * slot + 1])
+        if found == EMPTY:
+            return -1
+        slot = (slot + np.uint64(1)) & mask
+
+
+@nb.njit(inline="always")
+def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m):  # type: ignore[no-untyped-def]
+    """Append the columns of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``."""
+    mask = np.uint64(table.size // 2 - 1)
+    for n in range(lo, hi + 1):
+        seed = np.uint64(salt * 1_000_003 + n)
+        for s in range(start, end - n + 1):
+            h = seed
+            for k in range(n):
+                h = (h ^ np.uint64(cp[s + k])) * _PRIME
+            col = _lookup(table, mask, h >> _DROP)
+            if col >= 0:
+                out[m] = col + offset
+                m += 1
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
+def tfidf_rows(
+    word_cols: np.ndarray, word_off: np.ndarray,
+    body_cp: np.ndarray, body_off: np.ndarray, body_table: np.ndarray, body_lo: int, body_hi: int,
+    body_salt: int, body_col: int,
+    title_cp: np.ndarray, title_off: np.ndarray, title_table: np.ndarray, title_lo: int, title_hi: int,
+    title_salt: int, title_col: int,
+    idf: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR rows (indptr, indices, data) of a batch: three TF-IDF blocks, each L2-normalised.
+
+    ``word_cols`` are the word-block columns of every token (-1: not a feature), post ``i``'s
+    tokens at ``word_off[i]:word_off[i+1]``; ``*_cp``/``*_off`` the code points of each post's
+    body and title text; ``*_col`` the first column of the n-gram blocks. Values are sublinear
+    tf × idf; a row's columns come in order of first occurrence."""
+    n = word_off.size - 1
+    longest = 0
+    total = 0
+    for i in range(n):
+        size = word_off[i + 1] - word_off[i]
+        bl = body_off[i + 1] - body_off[i]
+        for g in range(body_lo, body_hi + 1):
+            size += max(0, bl - g + 1)
+        tl = title_off[i + 1] - title_off[i]
+        for g in range(title_lo, title_hi + 1):
+            size += max(0, tl - g + 1)
+        longest = max(longest, size)
+        total += size
+    size = 8
+    while size < 2 * longest:
+        size *= 2
+    mask = size - 1
+    slot_col = np.full(size, -1, dtype=np.int64)
+    slot_count = np.zeros(size, dtype=np.int32)
+    touched = np.empty(max(1, longest), dtype=np.int64)
+    found = np.empty(max(1, longest), dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(total, dtype=np.int32)
+    data = np.empty(total, dtype=np.float32)
+    vals = np.empty(max(1, longest), dtype=np.float64)
+    nnz = 0
+    for i in range(n):
+        m = 0
+        for j in range(word_off[i], word_off[i + 1]):
+            if word_cols[j] >= 0:
+                found[m] = word_cols[j]
+                m += 1
+        m = _ngram_cols(body_cp, body_off[i], body_off[i + 1], body_table, body_lo, body_hi, body_salt,
+                        body_col, found, m)
+        m = _ngram_cols(title_cp, title_off[i], title_off[i + 1], title_table, title_lo, title_hi,
+                        title_salt, title_col, found, m)
+        # Count the columns with a small per-post hash map (cleared through ``touched``).
+        distinct = 0
+        for j in range(m):
+            col = found[j]
+            slot = (col * 0x9E3779B1) & mask
+            while slot_col[slot] != -1 and slot_col[slot] != col:
+                slot = (slot + 1) & mask
+            if slot_col[slot] == -1:
+                slot_col[slot] = col
+                touched[distinct] = slot
+                distinct += 1
+            slot_count[slot] += 1
+        norms = np.zeros(3)
+        for d in range(distinct):
+            slot = touched[d]
+            col = slot_col[slot]
+            v = (1.0 + np.log(slot_count[slot])) * idf[col]
+            vals[d] = v
+            block = 0 if col < body_col else (1 if col < title_col else 2)
+            norms[block] += v * v
+        for b in range(3):
+            norms[b] = np.sqrt(norms[b])
+        for d in range(distinct):
+            slot = touched[d]
+            col = slot_col[slot]
+            block = 0 if col < body_col else (1 if col < title_col else 2)
+            indices[nnz] = col
+            data[nnz] = vals[d] / norms[block] if norms[block] > 0 else 0.0
+            nnz += 1
+            slot_col[slot] = -1
+            slot_count[slot] = 0
+        indptr[i + 1] = nnz
+    return indptr, indices[:nnz], data[:nnz]
+
+
+@nb.njit(cache=True, nogil=True)
+def csr_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``X @ coef`` for CSR ``X`` (float64 sums), one row per post."""
+    n, k = indptr.size - 1, coef.shape[1]
+    out = np.zeros((n, k))
+    for i in range(n):
+        for j in range(indptr[i], indptr[i + 1]):
+            col, v = indices[j], data[j]
+            for c in range(k):
+                out[i, c] += v * coef[col, c]
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def word_hashes(cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """FNV-1a hash of each word (code points ``cp[offsets[i]:offsets[i+1]]``)."""
+    out = np.empty(offsets.size - 1, dtype=np.uint64)
+    for i in range(offsets.size - 1):
+        h = WORD_SEED
+        for j in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(cp[j])) * _PRIME
+        out[i] = h
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def match_words(
+    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
+    words_cp: np.ndarray, words_off: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leftmost-longest, non-overlapping occurrences of the words in ``cp``: (starts, word ids).
+
+    ``table`` maps word hashes (``word_hashes``) to word ids; ``has_len[n]`` says some word has
+    n characters; ``first[c]`` that some word starts with code point c (c < 65536; any other
+    character is tried). Hash matches are checked character by character."""
+    n = cp.size
+    max_len = has_len.size - 1
+    mask = np.uint64(table.size // 2 - 1)
+    starts = np.empty(n, dtype=np.int64)
+    ids = np.empty(n, dtype=np.int64)
+    hashes = np.empty(max_len + 1, dtype=np.uint64)
+    m = 0
+    i = 0
+    while i < n:
+        c = cp[i]
+        if c < first.size and not first[c]:
+            i += 1
+            continue
+        top = min(max_len, n - i)
+        h = WORD_SEED
+        for length in range(1, top + 1):
+            h = (h ^ np.uint64(cp[i + length - 1])) * _PRIME
+            hashes[length] = h
+        hit, hit_len = -1, 0
+        for length in range(top, 0, -1):
+            if not has_len[length]:
+                continue
+            key = hashes[length]
+            slot = ((key * _GOLD) >> _SHIFT) & mask
+            while table[2 * slot] != EMPTY:
+                if table[2 * slot] == key:
+                    wid = np.int64(table[2 * slot + 1])
+                    w0 = words_off[wid]
+                    if words_off[wid + 1] - w0 == length:
+                        same = True
+                        for k in range(length):
+                            if words_cp[w0 + k] != cp[i + k]:
+                                same = False
+                                break
+                        if same:
+                            hit, hit_len = wid, length
+                            break
+                slot = (slot + np.uint64(1)) & mask
+            if hit >= 0:
+                break
+        if hit >= 0:
+            starts[m] = i
+            ids[m] = hit
+            m += 1
+            i += hit_len
+        else:
+            i += 1
+    return starts[:m], ids[:m]
+
+
+def codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(code points, offsets) of texts laid end to end: text ``i`` is ``cp[off[i]:off[i+1]]``."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=offsets[1:])
+    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return cp, offsets
+
+
+@nb.njit(cache=True, nogil=True)
+def lookup_words(
+    cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, words_cp: np.ndarray, words_off: np.ndarray,
+) -> np.ndarray:
+    """Id of each token ``cp[offsets[i]:offsets[i+1]]`` among the words of ``table``, or -1."""
+    mask = np.uint64(table.size // 2 - 1)
+    out = np.full(offsets.size - 1, -1, dtype=np.int64)
+    for i in range(offsets.size - 1):
+        start, length = offsets[i], offsets[i + 1] - offsets[i]
+        h = WORD_SEED
+        for j in range(start, start + length):
+            h = (h ^ np.uint64(cp[j])) * _PRIME
+        slot = ((h * _GOLD) >> _SHIFT) & mask
+        while table[2 * slot] != EMPTY:
+            if table[2 * slot] == h:
+                wid = np.int64(table[2 * slot + 1])
+                w0 = words_off[wid]
+                if words_off[wid + 1] - w0 == length:
+                    same = True
+                    for k in range(length):
+                        if words_cp[w0 + k] != cp[start + k]:
+                            same = False
+                            break
+                    if same:
+                        out[i] = wid
+                        break
+            slot = (slot + np.uint64(1)) & mask
+    return out
