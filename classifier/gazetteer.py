@@ -1,12 +1,11 @@
 """Find place names in a text: every 河北省 jurisdiction of the org directory, and places outside it.
 
-Matching is done by two regular expressions compiled once from tries (standard library only):
+Matching is done by two word tables (``keywords.WordTable``, leftmost-longest matching):
 
 - names ending in an administrative suffix (省 市 区 县 镇 乡 街道 …) are matched in the
-  *reversed* text by a trie of reversed names, so the scan starts only at a suffix character
-  and the trie's root has a handful of branches (fast in ``re``); at each suffix the longest
-  name wins (建北街道, not 北街道);
-- short forms without a suffix (石家庄, 正定) are matched forwards by a second, small trie.
+  *reversed* text against the reversed names, so at each suffix the longest name wins
+  (建北街道, not 北街道);
+- short forms without a suffix (石家庄, 正定) are matched forwards.
 
 A match must be a whole word: a private rjieba segmenter that knows every place name (at a low
 frequency, so common words win) must cut the text at both its ends, which rejects 迁安 in 拆迁安置,
@@ -20,13 +19,13 @@ shared by several places (新华区) stays ambiguous here and is resolved in ``p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import rjieba
 import yaml
 
+from huiyin.classifier.keywords import WordTable
 from huiyin.config.errors import ConfigError
 from huiyin.config.org import OrgDirectory, Tier
 
@@ -88,25 +87,6 @@ def load_outside(path: Path) -> list[tuple[str, str, str]]:
     return [(str(n), str(s), str(p)) for n, s, p in rows]
 
 
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regex alternation shaped as a trie; longer words win because ``?`` is greedy."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict) -> str:
-        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie) or "(?!)"
-
-
 class Gazetteer:
     """Compiled matchers over the org directory's names and the outside-Hebei place list."""
 
@@ -136,8 +116,10 @@ class Gazetteer:
         self._shorts = frozenset(shorts)
         surfaces = set(self._hebei) | set(self._outside)
         suffixed = [s for s in surfaces if s[-1] in _SUFFIX_CHARS]
-        self._reversed = re.compile(_trie_pattern(s[::-1] for s in suffixed))
-        self._forward = re.compile(_trie_pattern(s for s in surfaces if s[-1] not in _SUFFIX_CHARS))
+        self._reversed = WordTable(sorted(s[::-1] for s in suffixed))
+        self._forward = WordTable(sorted(s for s in surfaces if s[-1] not in _SUFFIX_CHARS))
+        self._reversed_lengths = self._reversed.lengths.tolist()
+        self._forward_lengths = self._forward.lengths.tolist()
         # A private segmenter with every place name, to check that a match is a whole word.
         self._segmenter = rjieba.Jieba()
         for surface in surfaces:
@@ -148,10 +130,12 @@ class Gazetteer:
         """Place mentions in ``text``, in order, without overlaps (the longer match wins)."""
         n = len(text)
         spans: list[tuple[int, int]] = []
-        for m in self._reversed.finditer(text[::-1]):
-            spans.append((n - m.end(), n - m.start()))
-        for m in self._forward.finditer(text):
-            spans.append((m.start(), m.end()))
+        lengths = self._reversed_lengths
+        for start, wid in self._reversed.find(text, reverse=True):
+            spans.append((n - start - lengths[wid], n - start))
+        lengths = self._forward_lengths
+        for start, wid in self._forward.find(text):
+            spans.append((start, start + lengths[wid]))
         if not spans:
             return []
         spans.sort(key=lambda s: (s[0], -s[1]))

@@ -16,6 +16,7 @@ from huiyin.config.org import OrgDirectory
 from huiyin.config.settings import Settings
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.field_refine import FieldRefiner
+from huiyin.classifier.keywords import scanning
 from huiyin.classifier.gazetteer import Gazetteer, GazetteerConfig, load_outside
 from huiyin.classifier.model_adapters import FieldPredictor, load_field_predictor, load_sentiment_predictor
 from huiyin.classifier.place import Locator
@@ -128,9 +129,11 @@ class Judge:
         rows = [i for i, t in enumerate(texts) if t]
         # One preparation (normalised, cut, hashed) serves both models.
         batch = TextBatch.of([(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in rows])
-        decisions = self._fields(batch, rows, texts)
-        sentiments = self.signals.sentiment(batch, rows, len(texts))
-        return [self._one(p, t, d, s) for p, t, d, s in zip(inputs, texts, decisions, sentiments)]
+        # Every word table (keywords, places, departments) matches the whole batch in one call.
+        with scanning(texts):
+            decisions = self._fields(batch, rows, texts)
+            sentiments = self.signals.sentiment(batch, rows, len(texts))
+            return [self._one(p, t, d, s) for p, t, d, s in zip(inputs, texts, decisions, sentiments)]
 
     def _fields(self, batch: TextBatch, rows: list[int], texts: list[str]) -> list[FieldDecision]:
         empty = FieldDecision(None, None, True, ("文本为空，无法判断领域",))

@@ -189,30 +189,18 @@ def word_hashes(cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True, nogil=True)
-def match_words(
-    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
-    words_cp: np.ndarray, words_off: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Leftmost-longest, non-overlapping occurrences of the words in ``cp``: (starts, word ids).
-
-    ``table`` maps word hashes (``word_hashes``) to word ids; ``has_len[n]`` says some word has
-    n characters; ``first[c]`` that some word starts with code point c (c < 65536; any other
-    character is tried). Hash matches are checked character by character."""
-    n = cp.size
+@nb.njit(inline="always")
+def _match_range(cp, lo, hi, table, has_len, first, words_cp, words_off, starts, ids, m, hashes):  # type: ignore[no-untyped-def]
+    """Occurrences in ``cp[lo:hi]`` appended at ``m`` (starts relative to ``lo``); the new ``m``."""
     max_len = has_len.size - 1
     mask = np.uint64(table.size // 2 - 1)
-    starts = np.empty(n, dtype=np.int64)
-    ids = np.empty(n, dtype=np.int64)
-    hashes = np.empty(max_len + 1, dtype=np.uint64)
-    m = 0
-    i = 0
-    while i < n:
+    i = lo
+    while i < hi:
         c = cp[i]
         if c < first.size and not first[c]:
             i += 1
             continue
-        top = min(max_len, n - i)
+        top = min(max_len, hi - i)
         h = WORD_SEED
         for length in range(1, top + 1):
             h = (h ^ np.uint64(cp[i + length - 1])) * _PRIME
@@ -240,13 +228,49 @@ def match_words(
             if hit >= 0:
                 break
         if hit >= 0:
-            starts[m] = i
+            starts[m] = i - lo
             ids[m] = hit
             m += 1
             i += hit_len
         else:
             i += 1
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
+def match_words(
+    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
+    words_cp: np.ndarray, words_off: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leftmost-longest, non-overlapping occurrences of the words in ``cp``: (starts, word ids).
+
+    ``table`` maps word hashes (``word_hashes``) to word ids; ``has_len[n]`` says some word has
+    n characters; ``first[c]`` that some word starts with code point c (c < 65536; any other
+    character is tried). Hash matches are checked character by character."""
+    starts = np.empty(cp.size, dtype=np.int64)
+    ids = np.empty(cp.size, dtype=np.int64)
+    hashes = np.empty(has_len.size, dtype=np.uint64)
+    m = _match_range(cp, 0, cp.size, table, has_len, first, words_cp, words_off, starts, ids, 0, hashes)
     return starts[:m], ids[:m]
+
+
+@nb.njit(cache=True, nogil=True)
+def match_many(
+    cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
+    words_cp: np.ndarray, words_off: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``match_words`` for each text ``cp[offsets[i]:offsets[i+1]]`` in one call: (per-text
+    offsets into the results, starts within each text, word ids)."""
+    starts = np.empty(cp.size, dtype=np.int64)
+    ids = np.empty(cp.size, dtype=np.int64)
+    hashes = np.empty(has_len.size, dtype=np.uint64)
+    bounds = np.zeros(offsets.size, dtype=np.int64)
+    m = 0
+    for t in range(offsets.size - 1):
+        m = _match_range(cp, offsets[t], offsets[t + 1], table, has_len, first, words_cp, words_off,
+                         starts, ids, m, hashes)
+        bounds[t + 1] = m
+    return bounds, starts[:m], ids[:m]
 
 
 def codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,11 @@
 find occurrences in a text (``KeywordMatcher``). Hash hits are checked character by character,
 so results are exact.
 
+A judgement reads each post with several tables (field keywords, department names, rumour and
+incident words, place names). Inside ``scanning(texts)`` a table first asked about one of those
+texts matches all of them in one compiled call and keeps the results for the others, instead of
+paying a call per table per post.
+
 >>> m = KeywordMatcher(["网传", "谣言", "辟谣", "征地", "征地补偿"])
 >>> [w for _, _, w in m.finditer("网传某地征地补偿不到位，官方辟谣")]
 ['网传', '征地补偿', '辟谣']
@@ -13,6 +18,8 @@ so results are exact.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -31,7 +38,7 @@ class WordTable:
         self.cp, self.offsets = kernels.codepoints(self.words)
         hashes = kernels.word_hashes(self.cp, self.offsets)
         self.table = kernels.build_table(hashes, kernels.table_size(len(self.words)))
-        lengths = np.diff(self.offsets)
+        self.lengths = lengths = np.diff(self.offsets)
         self.has_len = np.zeros(int(lengths.max(initial=0)) + 1, dtype=np.bool_)
         self.has_len[lengths] = True
         self.has_len[0] = False
@@ -51,6 +58,65 @@ class WordTable:
         """(starts, ids): leftmost-longest, non-overlapping occurrences in the code points ``cp``."""
         return kernels.match_words(cp, self.table, self.has_len, self.first, self.cp, self.offsets)
 
+    def find(self, text: str, *, reverse: bool = False) -> list[tuple[int, int]]:
+        """(start, id) of each occurrence in ``text`` (in the reversed text with ``reverse``:
+        starts count from its end), from the current ``scanning`` batch when it holds ``text``."""
+        scan = _SCAN.get()
+        if scan is not None:
+            found = scan.find(self, text, reverse)
+            if found is not None:
+                return found
+        cp = _codepoints(text[::-1] if reverse else text)
+        starts, ids = self.occurrences(cp)
+        return list(zip(starts.tolist(), ids.tolist()))
+
+
+class TextScan:
+    """The texts of a batch laid out once; each table matched over all of them in one call."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = list(texts)
+        self._index = {t: i for i, t in enumerate(self.texts)}
+        self._layout: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self._found: dict[tuple[int, bool], tuple[WordTable, list[list[tuple[int, int]]]]] = {}
+
+    def find(self, table: WordTable, text: str, reverse: bool) -> list[tuple[int, int]] | None:
+        """``table.find(text)`` if ``text`` is one of the batch's texts, else None."""
+        i = self._index.get(text)
+        if i is None:
+            return None
+        cached = self._found.get((id(table), reverse))
+        if cached is None or cached[0] is not table:
+            layout = self._layout.get(reverse)
+            if layout is None:
+                layout = self._layout[reverse] = kernels.codepoints(
+                    [t[::-1] for t in self.texts] if reverse else self.texts)
+            bounds, starts, ids = kernels.match_many(*layout, table.table, table.has_len, table.first,
+                                                     table.cp, table.offsets)
+            pairs = list(zip(starts.tolist(), ids.tolist()))
+            edges = bounds.tolist()
+            cached = (table, [pairs[a:b] for a, b in zip(edges, edges[1:])])
+            self._found[(id(table), reverse)] = cached
+        return cached[1][i]
+
+
+_SCAN: ContextVar[TextScan | None] = ContextVar("huiyin_text_scan", default=None)
+
+
+@contextmanager
+def scanning(texts: Sequence[str]) -> Iterator[TextScan]:
+    """Within the block, word tables match ``texts`` batch-wise (see the module docstring)."""
+    scan = TextScan(texts)
+    token = _SCAN.set(scan)
+    try:
+        yield scan
+    finally:
+        _SCAN.reset(token)
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
 
 class KeywordMatcher:
     """Leftmost-longest, non-overlapping matches of a fixed set of words, in text order."""
@@ -63,10 +129,8 @@ class KeywordMatcher:
         """(start, end, word) for each match, in text order."""
         if not text or not self.words:
             return
-        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        starts, ids = self._table.occurrences(cp)
         words = self._table.words
-        for start, wid in zip(starts.tolist(), ids.tolist()):
+        for start, wid in self._table.find(text):
             word = words[wid]
             yield start, start + len(word), word
 
@@ -78,6 +142,5 @@ class KeywordMatcher:
         """The words found, in order, with repeats."""
         if not text or not self.words:
             return []
-        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         words = self._table.words
-        return [words[i] for i in self._table.occurrences(cp)[1].tolist()]
+        return [words[i] for _, i in self._table.find(text)]
