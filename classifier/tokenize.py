@@ -33,9 +33,11 @@ _WORDLIKE = re.compile(r"\w", re.UNICODE)
 # rjieba keeps Latin/digit runs joined by - _ . together (Wi-Fi, 2019-12-30, a.com) where jieba
 # splits them; this is jieba's own pattern for such runs (decimals like 3.5 stay whole).
 _JOINED = re.compile(r"[-_.]")
-# Only a token holding both a Latin letter or digit and one of - _ . is split, so a text where no
-# such character touches one of them needs no look at its tokens.
-_ASCII_JOINED = re.compile(r"[A-Za-z0-9][-_.]|[-_.][A-Za-z0-9]")
+# Only an ASCII token holding one of - _ . and some other character is split, so somewhere in
+# it another ASCII character touches one of them: a text without such a pair needs no look at
+# its tokens.
+_OTHER_ASCII = r"[\x00-\x2c\x2f-\x5e\x60-\x7f]"
+_ASCII_JOINED = re.compile(rf"{_OTHER_ASCII}[-_.]|[-_.]{_OTHER_ASCII}")
 _JIEBA_ASCII = re.compile(r"[a-zA-Z0-9]+(?:\.\d+)?%?|[-_.]+|.", re.S)
 
 
@@ -54,10 +56,10 @@ class _RJieba:
     def cut(self, text: str) -> list[str]:
         tokens = self._impl.cut(text, True)
         if not _ASCII_JOINED.search(text):
-            return tokens  # no Latin letter or digit next to - _ . : nothing to split
+            return tokens  # no ASCII character next to - _ . : nothing to split
         out: list[str] = []
         for tok in tokens:
-            out += _as_jieba(tok) if not tok.isalnum() else (tok,)
+            out += (tok,) if len(tok) == 1 or tok.isalnum() else _as_jieba(tok)
         return out
 
     def add_word(self, word: str) -> None:
