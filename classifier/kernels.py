@@ -190,17 +190,30 @@ def word_hashes(cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(inline="always")
-def _match_range(cp, lo, hi, table, has_len, first, words_cp, words_off, starts, ids, m, hashes):  # type: ignore[no-untyped-def]
+def pair_slot(a: int, b: int) -> int:
+    """Slot of the two-character start (a, b) in a table of 2**16 flags."""
+    return ((np.int64(a) * 40503) ^ np.int64(b)) & 0xFFFF
+
+
+@nb.njit(inline="always")
+def _match_range(cp, lo, hi, table, has_len, first, pairs, words_cp, words_off, starts, ids, m, hashes):  # type: ignore[no-untyped-def]
     """Occurrences in ``cp[lo:hi]`` appended at ``m`` (starts relative to ``lo``); the new ``m``."""
     max_len = has_len.size - 1
     mask = np.uint64(table.size // 2 - 1)
     i = lo
     while i < hi:
         c = cp[i]
-        if c < first.size and not first[c]:
-            i += 1
-            continue
         top = min(max_len, hi - i)
+        if c < first.size:
+            flags = first[c]
+            if flags == 0:
+                i += 1
+                continue
+            if top > 1 and not pairs[pair_slot(c, cp[i + 1])]:
+                if not flags & 1:
+                    i += 1
+                    continue
+                top = 1  # only a one-character word can start here
         h = WORD_SEED
         for length in range(1, top + 1):
             h = (h ^ np.uint64(cp[i + length - 1])) * _PRIME
@@ -239,25 +252,27 @@ def _match_range(cp, lo, hi, table, has_len, first, words_cp, words_off, starts,
 
 @nb.njit(cache=True, nogil=True)
 def match_words(
-    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
+    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray, pairs: np.ndarray,
     words_cp: np.ndarray, words_off: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leftmost-longest, non-overlapping occurrences of the words in ``cp``: (starts, word ids).
 
     ``table`` maps word hashes (``word_hashes``) to word ids; ``has_len[n]`` says some word has
-    n characters; ``first[c]`` that some word starts with code point c (c < 65536; any other
-    character is tried). Hash matches are checked character by character."""
+    n characters; ``first[c]`` (c < 65536; any other character is tried) has bit 0 set if c is a
+    word, bit 1 if a longer word starts with c; ``pairs[pair_slot(a, b)]`` is set for the first
+    two characters of every longer word. Most positions are ruled out by these two looks alone.
+    Hash matches are checked character by character."""
     starts = np.empty(cp.size, dtype=np.int64)
     ids = np.empty(cp.size, dtype=np.int64)
     hashes = np.empty(has_len.size, dtype=np.uint64)
-    m = _match_range(cp, 0, cp.size, table, has_len, first, words_cp, words_off, starts, ids, 0, hashes)
+    m = _match_range(cp, 0, cp.size, table, has_len, first, pairs, words_cp, words_off, starts, ids, 0, hashes)
     return starts[:m], ids[:m]
 
 
 @nb.njit(cache=True, nogil=True)
 def match_many(
     cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
-    words_cp: np.ndarray, words_off: np.ndarray,
+    pairs: np.ndarray, words_cp: np.ndarray, words_off: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``match_words`` for each text ``cp[offsets[i]:offsets[i+1]]`` in one call: (per-text
     offsets into the results, starts within each text, word ids)."""
@@ -267,7 +282,7 @@ def match_many(
     bounds = np.zeros(offsets.size, dtype=np.int64)
     m = 0
     for t in range(offsets.size - 1):
-        m = _match_range(cp, offsets[t], offsets[t + 1], table, has_len, first, words_cp, words_off,
+        m = _match_range(cp, offsets[t], offsets[t + 1], table, has_len, first, pairs, words_cp, words_off,
                          starts, ids, m, hashes)
         bounds[t + 1] = m
     return bounds, starts[:m], ids[:m]

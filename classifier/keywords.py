@@ -42,10 +42,15 @@ class WordTable:
         self.has_len = np.zeros(int(lengths.max(initial=0)) + 1, dtype=np.bool_)
         self.has_len[lengths] = True
         self.has_len[0] = False
-        # Characters some word starts with (the matcher skips every other position at once).
-        self.first = np.zeros(_BMP, dtype=np.bool_)
-        starts = self.cp[self.offsets[:-1][lengths > 0]]
-        self.first[starts[starts < _BMP]] = True
+        # How words start (the matcher rules most positions out with these two looks).
+        self.first = np.zeros(_BMP, dtype=np.uint8)
+        self.pairs = np.zeros(1 << 16, dtype=np.bool_)
+        for word in self.words:
+            c = ord(word[0]) if word else _BMP
+            if c < _BMP:
+                self.first[c] |= 1 if len(word) == 1 else 2
+            if len(word) > 1:
+                self.pairs[kernels.pair_slot.py_func(c, ord(word[1]))] = True
 
     def __len__(self) -> int:
         return len(self.words)
@@ -56,7 +61,7 @@ class WordTable:
 
     def occurrences(self, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ids): leftmost-longest, non-overlapping occurrences in the code points ``cp``."""
-        return kernels.match_words(cp, self.table, self.has_len, self.first, self.cp, self.offsets)
+        return kernels.match_words(cp, self.table, self.has_len, self.first, self.pairs, self.cp, self.offsets)
 
     def find(self, text: str, *, reverse: bool = False) -> list[tuple[int, int]]:
         """(start, id) of each occurrence in ``text`` (in the reversed text with ``reverse``:
@@ -92,7 +97,7 @@ class TextScan:
                 layout = self._layout[reverse] = kernels.codepoints(
                     [t[::-1] for t in self.texts] if reverse else self.texts)
             bounds, starts, ids = kernels.match_many(*layout, table.table, table.has_len, table.first,
-                                                     table.cp, table.offsets)
+                                                     table.pairs, table.cp, table.offsets)
             pairs = list(zip(starts.tolist(), ids.tolist()))
             edges = bounds.tolist()
             cached = (table, [pairs[a:b] for a, b in zip(edges, edges[1:])])

@@ -84,21 +84,22 @@ class LinearTextModel:
 
         The batch path of ``evidence``: words only (n-grams would need the text positions), from
         the features already computed for the scores, so it costs a few array operations."""
-        wanted = np.zeros(x.shape[0], dtype=bool)
-        wanted[list(rows)] = True
-        coo = x.tocoo()
-        keep = wanted[coo.row] & (coo.col < self.tables.offsets[1])
-        r, c = coo.row[keep], coo.col[keep]
+        rows = list(rows)
+        coo = x[rows].tocoo()  # only the wanted posts (row k of the slice is post rows[k])
+        keep = coo.col < self.tables.offsets[1]
+        r, c = np.asarray(rows, dtype=np.int64)[coo.row[keep]], coo.col[keep]
         contrib = coo.data[keep] * self.coef[c, label_index]
         positive = contrib > 0
         r, c, contrib = r[positive], c[positive], contrib[positive]
         order = np.lexsort((-contrib, r))  # by post, strongest first
         vocab = self._vocabulary()
         words: dict[int, list[tuple[str, float]]] = {int(i): [] for i in rows}
-        for i in order.tolist():
-            found, word = words[int(r[i])], vocab[int(c[i])]
-            if len(found) < top and not _weak(word):  # single characters say little
-                found.append((word, round(float(contrib[i]), 4)))
+        for post, col, value in zip(r[order].tolist(), c[order].tolist(), contrib[order].tolist()):
+            found = words[post]
+            if len(found) < top:
+                word = vocab[col]
+                if not _weak(word):  # single characters say little
+                    found.append((word, round(value, 4)))
         return words
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:

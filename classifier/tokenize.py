@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from bisect import bisect_right
+from itertools import accumulate
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -38,6 +40,7 @@ _JOINED = re.compile(r"[-_.]")
 # its tokens.
 _OTHER_ASCII = r"[\x00-\x2c\x2f-\x5e\x60-\x7f]"
 _ASCII_JOINED = re.compile(rf"{_OTHER_ASCII}[-_.]|[-_.]{_OTHER_ASCII}")
+_ASCII_PAIR_AT = re.compile(rf"(?={_OTHER_ASCII}[-_.]|[-_.]{_OTHER_ASCII})")
 _JIEBA_ASCII = re.compile(r"[a-zA-Z0-9]+(?:\.\d+)?%?|[-_.]+|.", re.S)
 
 
@@ -57,9 +60,20 @@ class _RJieba:
         tokens = self._impl.cut(text, True)
         if not _ASCII_JOINED.search(text):
             return tokens  # no ASCII character next to - _ . : nothing to split
+        # Only tokens holding such a pair can differ: find the pairs in C (every start, even
+        # overlapping ones) and the tokens holding them by bisection of the token ends, instead
+        # of a Python loop over every token.
+        ends = list(accumulate(map(len, tokens)))
         out: list[str] = []
-        for tok in tokens:
-            out += (tok,) if len(tok) == 1 or tok.isalnum() else _as_jieba(tok)
+        done = 0
+        for m in _ASCII_PAIR_AT.finditer(text):
+            i = bisect_right(ends, m.start())
+            if i < done:
+                continue  # a pair of the token just handled
+            out += tokens[done:i]
+            out += _as_jieba(tokens[i])
+            done = i + 1
+        out += tokens[done:]
         return out
 
     def add_word(self, word: str) -> None:
