@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.kernels import csr_scores
@@ -23,6 +22,10 @@ from huiyin.classifier.tokenize import Backend, Tokenizer
 
 FORMAT = "huiyin.linear-text/2"  # /2: 48-bit n-gram keys; /1 files (64-bit keys) are converted on load
 _FORMAT_1 = "huiyin.linear-text/1"
+
+
+# CSR arrays (indptr, indices, data) of a batch's features, a row per post.
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -63,37 +66,41 @@ class LinearTextModel:
     # -- scoring ---------------------------------------------------------------------------
     def raw_scores(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> np.ndarray:
         """Decision scores (n_posts, n_classes) of raw (title, body) pairs or of a prepared batch."""
-        return self._scores_and_matrix(posts)[0]
+        return self._scores_and_rows(posts)[0]
 
-    def proba_and_matrix(self, batch: TextBatch) -> tuple[np.ndarray, sp.csr_matrix]:
-        """Calibrated probabilities of a batch and its feature matrix (for ``word_evidence``)."""
-        scores, x = self._scores_and_matrix(batch)
-        return self.calibrate(scores), x
+    def proba_and_rows(self, batch: TextBatch) -> tuple[np.ndarray, Rows]:
+        """Calibrated probabilities of a batch and its feature rows (for ``word_evidence``)."""
+        scores, rows = self._scores_and_rows(batch)
+        return self.calibrate(scores), rows
 
-    def _scores_and_matrix(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch
-                           ) -> tuple[np.ndarray, sp.csr_matrix]:
+    def _scores_and_rows(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> tuple[np.ndarray, Rows]:
+        # Plain arrays, no scipy matrix: building one costs more than scoring a short post.
         batch = posts if isinstance(posts, TextBatch) else TextBatch.of(posts)
-        indptr, indices, data = self.tables.rows(self.tokenizer, batch)
-        scores = csr_scores(indptr, indices, data, self.coef) + self.intercept
-        return scores, sp.csr_matrix((data, indices, indptr), shape=(len(batch), self.tables.offsets[3]))
+        rows = self.tables.rows(self.tokenizer, batch)
+        return csr_scores(*rows, self.coef) + self.intercept, rows
 
-    def word_evidence(self, x: sp.csr_matrix, label_index: int, rows: Sequence[int],
+    def word_evidence(self, rows: Rows, label_index: int, posts: Sequence[int],
                       top: int = 3) -> dict[int, list[tuple[str, float]]]:
-        """For the posts at ``rows`` of a batch's matrix ``x``, the words that pushed each most
-        towards ``label_index`` (weight = feature value × coefficient), strongest first.
+        """For the ``posts`` (row numbers) of a batch's feature ``rows``, the words that pushed
+        each most towards ``label_index`` (weight = feature value × coefficient), strongest first.
 
         The batch path of ``evidence``: words only (n-grams would need the text positions), from
         the features already computed for the scores, so it costs a few array operations."""
-        rows = list(rows)
-        coo = x[rows].tocoo()  # only the wanted posts (row k of the slice is post rows[k])
-        keep = coo.col < self.tables.offsets[1]
-        r, c = np.asarray(rows, dtype=np.int64)[coo.row[keep]], coo.col[keep]
-        contrib = coo.data[keep] * self.coef[c, label_index]
+        indptr, indices, data = rows
+        wanted = np.asarray(list(posts), dtype=np.int64)
+        starts, ends = indptr[wanted], indptr[wanted + 1]
+        owner = np.repeat(wanted, ends - starts)
+        at = np.arange(owner.size) - np.repeat(np.cumsum(ends - starts) - (ends - starts), ends - starts)
+        entry = np.repeat(starts, ends - starts) + at
+        c, v = indices[entry].astype(np.int64), data[entry]
+        keep = c < self.tables.offsets[1]
+        r, c = owner[keep], c[keep]
+        contrib = v[keep] * self.coef[c, label_index]
         positive = contrib > 0
         r, c, contrib = r[positive], c[positive], contrib[positive]
         order = np.lexsort((-contrib, r))  # by post, strongest first
         vocab = self._vocabulary()
-        words: dict[int, list[tuple[str, float]]] = {int(i): [] for i in rows}
+        words: dict[int, list[tuple[str, float]]] = {int(i): [] for i in wanted.tolist()}
         for post, col, value in zip(r[order].tolist(), c[order].tolist(), contrib[order].tolist()):
             found = words[post]
             if len(found) < top:

@@ -8,7 +8,7 @@ Both adapters score a whole ``TextBatch`` in one vectorised call; the judgement 
 same batch, so a post is normalised, cut and hashed once for the two models. Neither asks for
 the per-post ``evidence`` path, which costs more than the prediction itself: the words behind a
 field come from the field keywords (``field_refine``), and the words behind a negative
-sentiment from the batch's own feature matrix (``LinearTextModel.word_evidence``).
+sentiment from the batch's own feature rows (``LinearTextModel.word_evidence``).
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
         if not len(batch):
             return []
         # Words behind the score only for the posts that come out negative (the others show none).
-        all_proba, x = model.proba_and_matrix(batch)
+        all_proba, rows = model.proba_and_rows(batch)
         proba = all_proba[:, negative]
         flagged = np.flatnonzero(proba >= threshold).tolist()
-        words = model.word_evidence(x, negative, flagged) if flagged else {}
+        words = model.word_evidence(rows, negative, flagged) if flagged else {}
         return [SentimentScore("negative" if s >= threshold else "other", float(s),
                                tuple(w for w, _ in words.get(i, ()))) for i, s in enumerate(proba)]
 
