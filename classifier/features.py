@@ -112,8 +112,8 @@ class FeatureTables:
         cached = self.__dict__.get("_hash_tables")
         if cached is None:
             cached = self.__dict__["_hash_tables"] = tuple(
-                kernels.build_table(np.ascontiguousarray(keys, dtype=np.uint64), kernels.table_size(keys.size))
-                for keys in (self.body_keys, self.title_keys))
+                kernels.build_ngram_table(np.ascontiguousarray(keys, dtype=np.uint64), kernels.table_size(keys.size), salt)
+                for keys, salt in ((self.body_keys, _BODY_SALT), (self.title_keys, _TITLE_SALT)))
         return cached
 
     def _word_table(self, tokenizer: Tokenizer) -> tuple[WordTable, np.ndarray]:

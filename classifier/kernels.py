@@ -20,7 +20,10 @@ _PRIME = np.uint64(0x100000001B3)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads the keys over the slots
 _DROP = np.uint64(16)  # 64-bit hash → 48-bit key (text.KEY_BITS)
 _SHIFT = np.uint64(32)
+UNIGRAMS = 1 << 16  # characters with a dense n = 1 entry in an n-gram table
 WORD_SEED = np.uint64(0xCBF29CE484222325)  # FNV offset basis, for whole words
+# Sublinear tf, 1 + log(count), for the usual small counts (a table read costs less than a log).
+_SUBLINEAR = np.concatenate([[0.0], 1.0 + np.log(np.arange(1, 256, dtype=np.float64))])
 
 
 def table_size(n_keys: int) -> int:
@@ -49,6 +52,21 @@ def build_table(keys: np.ndarray, size: int) -> np.ndarray:
     return table
 
 
+@nb.njit(cache=True, nogil=True)
+def build_ngram_table(keys: np.ndarray, size: int, salt: int) -> np.ndarray:
+    """``build_table`` of n-gram keys, then the column of each single character below U+10000
+    (as uint64, ``EMPTY`` → -1 when read as int64) for the n = 1 look-ups."""
+    table = build_table(keys, size)
+    out = np.empty(table.size + UNIGRAMS, dtype=np.uint64)
+    out[: table.size] = table
+    mask = np.uint64(size - 1)
+    seed = np.uint64(salt * 1_000_003 + 1)
+    for c in range(UNIGRAMS):
+        col = _lookup(table, mask, ((seed ^ np.uint64(c)) * _PRIME) >> _DROP)
+        out[table.size + c] = np.uint64(col) if col >= 0 else EMPTY
+    return out
+
+
 @nb.njit(inline="always")
 def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> int:
     slot = ((key * _GOLD) >> _SHIFT) & mask
@@ -63,15 +81,24 @@ def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> int:
 
 @nb.njit(inline="always")
 def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m):  # type: ignore[no-untyped-def]
-    """Append the columns of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``."""
-    mask = np.uint64(table.size // 2 - 1)
+    """Append the columns of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``.
+
+    ``table`` is laid out by ``build_table``, followed by a dense column (or -1) for each
+    single character below U+10000 (``UNIGRAMS`` entries): the most frequent look-ups then read
+    a small array that stays in cache instead of probing the big table."""
+    size = (table.size - UNIGRAMS) // 2
+    mask = np.uint64(size - 1)
+    dense = 2 * size
     for n in range(lo, hi + 1):
         seed = np.uint64(salt * 1_000_003 + n)
         for s in range(start, end - n + 1):
-            h = seed
-            for k in range(n):
-                h = (h ^ np.uint64(cp[s + k])) * _PRIME
-            col = _lookup(table, mask, h >> _DROP)
+            if n == 1 and cp[s] < UNIGRAMS:
+                col = np.int64(table[dense + cp[s]])
+            else:
+                h = seed
+                for k in range(n):
+                    h = (h ^ np.uint64(cp[s + k])) * _PRIME
+                col = _lookup(table, mask, h >> _DROP)
             if col >= 0:
                 out[m] = col + offset
                 m += 1
@@ -145,7 +172,8 @@ def tfidf_rows(
         for d in range(distinct):
             slot = touched[d]
             col = slot_col[slot]
-            v = (1.0 + np.log(slot_count[slot])) * idf[col]
+            count = slot_count[slot]
+            v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * idf[col]
             vals[d] = v
             block = 0 if col < body_col else (1 if col < title_col else 2)
             norms[block] += v * v
