@@ -77,7 +77,19 @@ class LinearTextModel:
         # Plain arrays, no scipy matrix: building one costs more than scoring a short post.
         batch = posts if isinstance(posts, TextBatch) else TextBatch.of(posts)
         rows = self.tables.rows(self.tokenizer, batch)
-        return csr_scores(*rows, self.coef) + self.intercept, rows
+        k = self.coef.shape[1]
+        return csr_scores(*rows, self._padded_coef())[:, :k] + self.intercept, rows
+
+    def _padded_coef(self) -> np.ndarray:
+        """``coef`` with its rows padded to a power of two (8 floats for 7 classes), so that no
+        row straddles two cache lines: each feature's weights then cost one memory read."""
+        cached = self.__dict__.get("_coef_padded")
+        if cached is None or cached[0] is not self.coef:  # built again if coef is replaced
+            k = self.coef.shape[1]
+            padded = np.zeros((self.coef.shape[0], 1 << (k - 1).bit_length()), dtype=np.float32)
+            padded[:, :k] = self.coef
+            cached = self.__dict__["_coef_padded"] = (self.coef, padded)
+        return cached[1]
 
     def word_evidence(self, rows: Rows, label_index: int, posts: Sequence[int],
                       top: int = 3) -> dict[int, list[tuple[str, float]]]:
