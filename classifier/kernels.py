@@ -218,6 +218,27 @@ def word_hashes(cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(inline="always")
+def _find_word(table, mask, key, cp, start, length, words_cp, words_off):  # type: ignore[no-untyped-def]
+    """Id of the word whose hash is ``key`` and whose characters are ``cp[start:start+length]``,
+    or -1 (a hash hit is checked character by character)."""
+    slot = ((key * _GOLD) >> _SHIFT) & mask
+    while table[2 * slot] != EMPTY:
+        if table[2 * slot] == key:
+            wid = np.int64(table[2 * slot + 1])
+            w0 = words_off[wid]
+            if words_off[wid + 1] - w0 == length:
+                same = True
+                for k in range(length):
+                    if words_cp[w0 + k] != cp[start + k]:
+                        same = False
+                        break
+                if same:
+                    return wid
+        slot = (slot + np.uint64(1)) & mask
+    return -1
+
+
+@nb.njit(inline="always")
 def pair_slot(a: int, b: int) -> int:
     """Slot of the two-character start (a, b) in a table of 2**16 flags."""
     return ((np.int64(a) * 40503) ^ np.int64(b)) & 0xFFFF
@@ -248,26 +269,11 @@ def _match_range(cp, lo, hi, table, has_len, first, pairs, words_cp, words_off, 
             hashes[length] = h
         hit, hit_len = -1, 0
         for length in range(top, 0, -1):
-            if not has_len[length]:
-                continue
-            key = hashes[length]
-            slot = ((key * _GOLD) >> _SHIFT) & mask
-            while table[2 * slot] != EMPTY:
-                if table[2 * slot] == key:
-                    wid = np.int64(table[2 * slot + 1])
-                    w0 = words_off[wid]
-                    if words_off[wid + 1] - w0 == length:
-                        same = True
-                        for k in range(length):
-                            if words_cp[w0 + k] != cp[i + k]:
-                                same = False
-                                break
-                        if same:
-                            hit, hit_len = wid, length
-                            break
-                slot = (slot + np.uint64(1)) & mask
-            if hit >= 0:
-                break
+            if has_len[length]:
+                hit = _find_word(table, mask, hashes[length], cp, i, length, words_cp, words_off)
+                if hit >= 0:
+                    hit_len = length
+                    break
         if hit >= 0:
             starts[m] = i - lo
             ids[m] = hit
@@ -336,19 +342,5 @@ def lookup_words(
         h = WORD_SEED
         for j in range(start, start + length):
             h = (h ^ np.uint64(cp[j])) * _PRIME
-        slot = ((h * _GOLD) >> _SHIFT) & mask
-        while table[2 * slot] != EMPTY:
-            if table[2 * slot] == h:
-                wid = np.int64(table[2 * slot + 1])
-                w0 = words_off[wid]
-                if words_off[wid + 1] - w0 == length:
-                    same = True
-                    for k in range(length):
-                        if words_cp[w0 + k] != cp[start + k]:
-                            same = False
-                            break
-                    if same:
-                        out[i] = wid
-                        break
-            slot = (slot + np.uint64(1)) & mask
+        out[i] = _find_word(table, mask, h, cp, start, length, words_cp, words_off)
     return out

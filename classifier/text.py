@@ -1,11 +1,9 @@
 """Text preparation shared by training and prediction: normalisation, title, character n-grams.
 
-Character n-grams are computed with numpy on the code points, without building one Python string
-per n-gram: each n-gram becomes a 48-bit key, the top bits of a 64-bit FNV-1a-style hash of its
-code points salted by the feature block and n. That keeps prediction cheap (tens of microseconds
-per post) and identical between training and prediction, since both call the same functions.
-48 bits leave 16 for a post's row in a batch, so one sort of ``key << 16 | row`` both counts
-each n-gram per post and orders the keys for the table lookup (see ``batch.py``).
+Character n-grams are never built as Python strings: each becomes a 48-bit key, the top bits of
+a 64-bit FNV-1a-style hash of its code points salted by the feature block and n. ``char_keys``
+computes them with numpy (training's vocabularies, the evidence of one post); the compiled loop
+of ``kernels.tfidf_rows`` computes the same keys for prediction, and a test holds the two equal.
 """
 
 from __future__ import annotations
@@ -144,35 +142,3 @@ def char_keys(text: str, lo: int, hi: int, salt: int, *, with_positions: bool = 
     if with_positions:
         return np.concatenate(keys), np.concatenate(starts), np.concatenate(lengths)
     return np.concatenate(keys)
-
-
-def char_keys_many(texts: list[str], lo: int, hi: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, rows): ``char_keys`` of every text of a batch, computed in one pass.
-
-    The texts are hashed as one concatenated code-point array (a handful of numpy operations per
-    n instead of per text and n); n-grams that would cross from one text into the next are
-    dropped, so each text gets exactly the keys ``char_keys`` gives it. ``rows`` is the index of
-    the text each key belongs to.
-    """
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    size = cp.shape[0]
-    if size == 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    left = np.cumsum(lengths)[row_of] - np.arange(size, dtype=np.int64)  # chars left in its text
-    keys, rows = [], []
-    for n in range(lo, hi + 1):
-        m = size - n + 1
-        if m <= 0:
-            break
-        h = np.full(m, np.uint64((salt * 1_000_003 + n) & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
-        for k in range(n):
-            h ^= cp[k : k + m]
-            h *= _PRIME
-        inside = left[:m] >= n
-        keys.append(h[inside] >> _DROP)
-        rows.append(row_of[:m][inside])
-    if not keys:  # no n in range, or every text shorter than lo
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    return np.concatenate(keys), np.concatenate(rows)
