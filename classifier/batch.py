@@ -66,11 +66,8 @@ class TextBatch:
         cached = self._tokens.get(id(tokenizer))
         if cached is not None and cached[0] is tokenizer:
             return cached[1]
-        flat: list[str] = []
-        per_post = np.zeros(len(self.pairs) + 1, dtype=np.int64)
-        for i, text in enumerate(self.joined, 1):
-            flat += tokenizer.cut(text)
-            per_post[i] = len(flat)
+        flat, offsets = tokenizer.cut_many(self.joined)
+        per_post = np.asarray(offsets, dtype=np.int64)
         # The tokens cover their text exactly, so the joined texts' code points are theirs.
         chars = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)), out=chars[1:])

@@ -80,3 +80,15 @@ def test_unknown_backend_is_a_config_error() -> None:
 def test_odd_input_never_crashes(text: str, pair: tuple[Tokenizer, Tokenizer]) -> None:
     for tok in pair:
         assert isinstance(tok.words(text), list)
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_cut_many_equals_cutting_each_text(backend: str) -> None:
+    tok = Tokenizer(backend)
+    texts = ["长安区停水三天", "", "Wi-Fi 2019-12-30 坏了", "", "物业不管。", "😀"]
+    flat, offsets = tok.cut_many(texts)
+    assert [flat[a:b] for a, b in zip(offsets, offsets[1:])] == [tok.cut(t) for t in texts]
+    with_breaks = ["第一行\n第二行", "停水"]  # a line break inside a text: cut one by one
+    flat, offsets = tok.cut_many(with_breaks)
+    assert [flat[a:b] for a, b in zip(offsets, offsets[1:])] == [tok.cut(t) for t in with_breaks]
+    assert tok.cut_many([]) == ([], [0])
