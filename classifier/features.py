@@ -61,7 +61,7 @@ class FeatureTables:
 
     def __getstate__(self) -> dict:
         # The lookup caches hold a tokenizer (not picklable); they are rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all", "_hash_tables")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all", "_idf_col", "_hash_tables")}
 
     def featurize(self, tokenizer: Tokenizer, title: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one normalised post; columns ascending and unique."""
@@ -90,6 +90,12 @@ class FeatureTables:
         character n-grams, looks them up, weights them by sublinear tf × idf and L2-normalises
         each block. A row's columns are unique but in no particular order.
         """
+        indptr, indices, data, _ = self.rows_and_scores(tokenizer, batch, self._idf_column, 0)
+        return indptr, indices, data
+
+    def rows_and_scores(self, tokenizer: Tokenizer, batch: TextBatch, weights: np.ndarray, k: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``rows`` and the scores ``X @ weights[:, :k]``; ``weights[:, -1]`` must be the idf."""
         _, o_body, o_title, _ = self.offsets
         tokens = batch.tokens(tokenizer)
         table, columns = self._word_table(tokenizer)
@@ -104,7 +110,7 @@ class FeatureTables:
             word_cols, tokens.post,
             body_cp, body_off, body_table, *self.body_ngrams, _BODY_SALT, o_body,
             title_cp, title_off, title_table, *self.title_ngrams, _TITLE_SALT, o_title,
-            self._all_idf,
+            weights, k,
         )
 
     def _tables(self) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +132,14 @@ class FeatureTables:
             kept = cache[id(tokenizer)] = (tokenizer, WordTable(list(words)),
                                            np.fromiter(words.values(), dtype=np.int64, count=len(words)))
         return kept[1], kept[2]
+
+    @property
+    def _idf_column(self) -> np.ndarray:
+        """The idf as an (n_features, 1) array, the ``weights`` of ``rows``."""
+        cached = self.__dict__.get("_idf_col")
+        if cached is None or cached.shape[0] != self.offsets[3]:
+            cached = self.__dict__["_idf_col"] = np.ascontiguousarray(self._all_idf[:, None])
+        return cached
 
     @property
     def _all_idf(self) -> np.ndarray:

@@ -112,14 +112,17 @@ def tfidf_rows(
     body_salt: int, body_col: int,
     title_cp: np.ndarray, title_off: np.ndarray, title_table: np.ndarray, title_lo: int, title_hi: int,
     title_salt: int, title_col: int,
-    idf: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR rows (indptr, indices, data) of a batch: three TF-IDF blocks, each L2-normalised.
+    weights: np.ndarray, k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR rows (indptr, indices, data) of a batch: three TF-IDF blocks, each L2-normalised; and
+    with ``k`` > 0 the scores ``X @ weights[:, :k]`` (else an (n, 0) array).
 
     ``word_cols`` are the word-block columns of every token (-1: not a feature), post ``i``'s
     tokens at ``word_off[i]:word_off[i+1]``; ``*_cp``/``*_off`` the code points of each post's
     body and title text; ``*_col`` the first column of the n-gram blocks. Values are sublinear
-    tf × idf; a row's columns come in order of first occurrence."""
+    tf × idf, the idf of column c being ``weights[c, -1]``: a model keeps its coefficients and
+    idf in one row per feature (``LinearTextModel``), so one memory read serves both. A row's
+    columns come in order of first occurrence."""
     n = word_off.size - 1
     longest = 0
     total = 0
@@ -145,6 +148,8 @@ def tfidf_rows(
     indices = np.empty(total, dtype=np.int32)
     data = np.empty(total, dtype=np.float32)
     vals = np.empty(max(1, longest), dtype=np.float64)
+    idf_at = weights.shape[1] - 1
+    scores = np.zeros((n, k))
     nnz = 0
     for i in range(n):
         m = 0
@@ -173,7 +178,7 @@ def tfidf_rows(
             slot = touched[d]
             col = slot_col[slot]
             count = slot_count[slot]
-            v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * idf[col]
+            v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, idf_at]
             vals[d] = v
             block = 0 if col < body_col else (1 if col < title_col else 2)
             norms[block] += v * v
@@ -183,26 +188,16 @@ def tfidf_rows(
             slot = touched[d]
             col = slot_col[slot]
             block = 0 if col < body_col else (1 if col < title_col else 2)
+            value = np.float32(vals[d] / norms[block] if norms[block] > 0 else 0.0)
             indices[nnz] = col
-            data[nnz] = vals[d] / norms[block] if norms[block] > 0 else 0.0
+            data[nnz] = value
+            for c in range(k):
+                scores[i, c] += value * weights[col, c]  # float32 products, float64 sums
             nnz += 1
             slot_col[slot] = -1
             slot_count[slot] = 0
         indptr[i + 1] = nnz
-    return indptr, indices[:nnz], data[:nnz]
-
-
-@nb.njit(cache=True, nogil=True)
-def csr_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """``X @ coef`` for CSR ``X`` (float64 sums), one row per post."""
-    n, k = indptr.size - 1, coef.shape[1]
-    out = np.zeros((n, k))
-    for i in range(n):
-        for j in range(indptr[i], indptr[i + 1]):
-            col, v = indices[j], data[j]
-            for c in range(k):
-                out[i, c] += v * coef[col, c]
-    return out
+    return indptr, indices[:nnz], data[:nnz], scores
 
 
 @nb.njit(cache=True, nogil=True)

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from huiyin.classifier.batch import TextBatch
-from huiyin.classifier.kernels import csr_scores
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, _find, shared_tokenizer
 from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
 from huiyin.classifier.tokenize import Backend, Tokenizer
@@ -76,19 +75,21 @@ class LinearTextModel:
     def _scores_and_rows(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> tuple[np.ndarray, Rows]:
         # Plain arrays, no scipy matrix: building one costs more than scoring a short post.
         batch = posts if isinstance(posts, TextBatch) else TextBatch.of(posts)
-        rows = self.tables.rows(self.tokenizer, batch)
         k = self.coef.shape[1]
-        return csr_scores(*rows, self._padded_coef())[:, :k] + self.intercept, rows
+        indptr, indices, data, scores = self.tables.rows_and_scores(self.tokenizer, batch, self._weights(), k)
+        return scores + self.intercept, (indptr, indices, data)
 
-    def _padded_coef(self) -> np.ndarray:
-        """``coef`` with its rows padded to a power of two (8 floats for 7 classes), so that no
-        row straddles two cache lines: each feature's weights then cost one memory read."""
-        cached = self.__dict__.get("_coef_padded")
+    def _weights(self) -> np.ndarray:
+        """A row per feature: its coefficients, then padding, then its idf in the last place, the
+        row a power of two wide (8 floats for 7 classes): one cache line serves the feature's
+        idf and weights, and no row straddles two lines."""
+        cached = self.__dict__.get("_packed")
         if cached is None or cached[0] is not self.coef:  # built again if coef is replaced
             k = self.coef.shape[1]
-            padded = np.zeros((self.coef.shape[0], 1 << (k - 1).bit_length()), dtype=np.float32)
-            padded[:, :k] = self.coef
-            cached = self.__dict__["_coef_padded"] = (self.coef, padded)
+            packed = np.zeros((self.coef.shape[0], 1 << k.bit_length()), dtype=np.float32)
+            packed[:, :k] = self.coef
+            packed[:, -1] = self.tables._all_idf
+            cached = self.__dict__["_packed"] = (self.coef, packed)
         return cached[1]
 
     def word_evidence(self, rows: Rows, label_index: int, posts: Sequence[int],
