@@ -51,8 +51,10 @@ class FieldRefiner:
     def supported(self, field_id: str, hits: dict[str, list[str]]) -> list[str]:
         """Keywords of ``field_id`` or of a field below it among ``hits``."""
         words = list(hits.get(field_id, ()))
-        for below in self._below.get(field_id, ()):
-            words += [w for w in hits.get(below, ()) if w not in words]
+        below = self._below.get(field_id, ())
+        for fid, found in hits.items():  # in text order (a set's order would vary between runs)
+            if fid in below:
+                words += [w for w in found if w not in words]
         return words
 
     def refine(

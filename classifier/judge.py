@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from huiyin.config.org import OrgDirectory
@@ -49,7 +49,8 @@ class PostInput:
     def of(cls, post: PostRecord | Mapping[str, Any] | PostInput) -> PostInput:
         if isinstance(post, PostInput):
             return post
-        get = post.get if isinstance(post, Mapping) else (lambda k, d=None: getattr(post, k, d))
+        # ``type(...) is dict`` first: the ABC check of ``isinstance(..., Mapping)`` is slow.
+        get = post.get if type(post) is dict or isinstance(post, Mapping) else (lambda k, d=None: getattr(post, k, d))
         return cls(
             text=without_surrogates(str(get("text") or "")),
             title=(without_surrogates(str(get("title"))) if get("title") else None),
@@ -157,7 +158,7 @@ class Judge:
         for fid, p in decision.others:
             if fid != refined and self.refiner.supported(fid, hits):
                 others.append((fid, p))
-        return replace(decision, field_id=refined, reasons=(*decision.reasons, *why), others=tuple(others))
+        return FieldDecision(refined, decision.probability, decision.needs_review, (*decision.reasons, *why), tuple(others))
 
     def _one(self, post: PostInput, text: str, fd: FieldDecision, sentiment: dict) -> Routing:
         place = self.locator.locate(text, post.source_region)

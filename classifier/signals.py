@@ -76,6 +76,8 @@ class SignalReader:
         self.config = config
         self.sentiment_model = sentiment
         self._rumour = KeywordMatcher(config.rumour_words)
+        c = config
+        self._formula = f"{c.heat_scale:g}·log10(1+点赞+反对+{c.comments_weight:g}·评论+{c.reposts_weight:g}·转发)，上限100"
 
     def rumour(self, text: str) -> dict[str, Any]:
         """Rumour words found, each with the phrase around it."""
@@ -101,7 +103,7 @@ class SignalReader:
             "score": score,
             "level": level,
             "evidence": f"点赞{likes}、反对{dislikes}、评论{comments}、转发{reposts}",
-            "formula": f"{c.heat_scale:g}·log10(1+点赞+反对+{c.comments_weight:g}·评论+{c.reposts_weight:g}·转发)，上限100",
+            "formula": self._formula,
         }
 
     def sentiment(self, batch: TextBatch, rows: Sequence[int], n: int) -> list[dict[str, Any]]:
