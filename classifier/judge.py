@@ -117,7 +117,14 @@ class Judge:
         router = Router(org, locator, RoutingConfig.load(settings.config_file("routing.yaml")), settings.home_jurisdiction)
         if fields == "default":
             fields = load_field_predictor(settings, org)
-        return cls(org, locator, grader, reader, router, fields)  # type: ignore[arg-type]
+        judge = cls(org, locator, grader, reader, router, fields)  # type: ignore[arg-type]
+        judge.warm()
+        return judge
+
+    def warm(self) -> None:
+        """Judge a sample post, so that the compiled loops are loaded (or compiled, on a first
+        run) and the look-up tables built before the first real post rather than during it."""
+        self.judge_many([PostInput(title="停水", text="石家庄市长安区某小区停水三天，网传有人受伤。Wi-Fi 2019-12-30")])
 
     def judge(self, post: PostRecord | Mapping[str, Any] | PostInput) -> Routing:
         """The routing decision for one post."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import multiprocessing as mp
 import random
 import shutil
@@ -29,6 +30,8 @@ from typing import Any
 import typer
 
 from huiyin.config.settings import Settings
+
+log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _PLACES = ["石家庄市长安区", "石家庄市正定县", "保定市莲池区", "唐山市路北区", "邯郸市丛台区", "廊坊市广阳区", "沧州市运河区"]
@@ -212,6 +215,13 @@ def _measure(settings: Settings, *, posts: int, rate: float, duplicates: float, 
         cpu[f"{kind}_cpu_ms_per_post"] = round(seconds * 1000 / max(1, handled), 3)
     for p in procs:
         p.join(60)
+        if p.is_alive():  # a stage stuck in shutdown must not keep the benchmark from exiting
+            log.warning("阶段进程未按时退出，已终止 stage process %s did not stop in 60 s; terminated", p.name)
+            p.terminate()
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
     bus.close()
     latencies = sorted((stored[k] - published[k]) * 1000 for k in stored if k in published)
     elapsed = end - start
