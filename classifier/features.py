@@ -154,8 +154,8 @@ class FeatureTables:
 def _find(keys: np.ndarray, table: np.ndarray, offset: int) -> np.ndarray:
     """Column (``offset`` + position) of each key in the sorted ``table``, -1 where absent.
 
-    The keys come ascending from ``TextBatch``: numpy's binary search is much faster on sorted
-    needles (measured faster here than a bucketed hash index, whose gathers miss the cache)."""
+    Used for the evidence of one post (which n-gram a column is); the batch path looks keys up
+    in the compiled hash tables instead (``kernels``)."""
     if keys.size == 0 or table.size == 0:
         return np.full(keys.size, -1, dtype=np.int64)
     pos = np.searchsorted(table, keys)

@@ -280,31 +280,19 @@ def _match_range(cp, lo, hi, table, has_len, first, pairs, words_cp, words_off, 
 
 
 @nb.njit(cache=True, nogil=True)
-def match_words(
-    cp: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray, pairs: np.ndarray,
-    words_cp: np.ndarray, words_off: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Leftmost-longest, non-overlapping occurrences of the words in ``cp``: (starts, word ids).
+def match_many(
+    cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
+    pairs: np.ndarray, words_cp: np.ndarray, words_off: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leftmost-longest, non-overlapping occurrences of the words in each text
+    ``cp[offsets[i]:offsets[i+1]]``, in one call: (per-text offsets into the results, starts
+    within each text, word ids).
 
     ``table`` maps word hashes (``word_hashes``) to word ids; ``has_len[n]`` says some word has
     n characters; ``first[c]`` (c < 65536; any other character is tried) has bit 0 set if c is a
     word, bit 1 if a longer word starts with c; ``pairs[pair_slot(a, b)]`` is set for the first
     two characters of every longer word. Most positions are ruled out by these two looks alone.
     Hash matches are checked character by character."""
-    starts = np.empty(cp.size, dtype=np.int64)
-    ids = np.empty(cp.size, dtype=np.int64)
-    hashes = np.empty(has_len.size, dtype=np.uint64)
-    m = _match_range(cp, 0, cp.size, table, has_len, first, pairs, words_cp, words_off, starts, ids, 0, hashes)
-    return starts[:m], ids[:m]
-
-
-@nb.njit(cache=True, nogil=True)
-def match_many(
-    cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, has_len: np.ndarray, first: np.ndarray,
-    pairs: np.ndarray, words_cp: np.ndarray, words_off: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``match_words`` for each text ``cp[offsets[i]:offsets[i+1]]`` in one call: (per-text
-    offsets into the results, starts within each text, word ids)."""
     starts = np.empty(cp.size, dtype=np.int64)
     ids = np.empty(cp.size, dtype=np.int64)
     hashes = np.empty(has_len.size, dtype=np.uint64)

@@ -61,7 +61,9 @@ class WordTable:
 
     def occurrences(self, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ids): leftmost-longest, non-overlapping occurrences in the code points ``cp``."""
-        return kernels.match_words(cp, self.table, self.has_len, self.first, self.pairs, self.cp, self.offsets)
+        _, starts, ids = kernels.match_many(cp, np.array([0, cp.size], dtype=np.int64), self.table, self.has_len,
+                                            self.first, self.pairs, self.cp, self.offsets)
+        return starts, ids
 
     def find(self, text: str, *, reverse: bool = False) -> list[tuple[int, int]]:
         """(start, id) of each occurrence in ``text`` (in the reversed text with ``reverse``:
