@@ -53,11 +53,15 @@ def load_field_predictor(settings: Settings, org: OrgDirectory) -> FieldPredicto
         if not len(batch):
             return []
         proba = model.predict_proba(batch)
+        # Rounded and converted to Python floats for the whole batch at once (per-value
+        # ``round(float(...))`` calls cost more than the rest of this loop).
+        top = np.argsort(-proba, axis=1, kind="stable")[:, :3]
+        top_p = np.round(np.take_along_axis(proba, top, axis=1), 4).tolist()
         decisions = []
-        for row, order in zip(proba, np.argsort(-proba, axis=1, kind="stable")[:, :3]):
-            best = int(order[0])
-            label, field_id, p = labels[best], fields[best], round(float(row[best]), 4)
-            others = tuple((fields[i], round(float(row[i]), 4)) for i in order[1:] if fields[i] is not None)
+        for order, ps in zip(top.tolist(), top_p):
+            best = order[0]
+            label, field_id, p = labels[best], fields[best], ps[0]
+            others = tuple((fields[i], q) for i, q in zip(order[1:], ps[1:]) if fields[i] is not None)
             if field_id is None:
                 review, reason = True, f"标签「{label}」未配置对应领域（config/classifier.yaml），需人工研判"
             elif p < threshold:
