@@ -80,28 +80,56 @@ def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> int:
 
 
 @nb.njit(inline="always")
-def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m):  # type: ignore[no-untyped-def]
+def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m, keys, heads):  # type: ignore[no-untyped-def]
     """Append the columns of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``.
 
     ``table`` is laid out by ``build_table``, followed by a dense column (or -1) for each
     single character below U+10000 (``UNIGRAMS`` entries): the most frequent look-ups then read
-    a small array that stays in cache instead of probing the big table."""
+    a small array that stays in cache instead of probing the big table. ``keys`` and ``heads``
+    are scratch space for one post's longer n-grams."""
     size = (table.size - UNIGRAMS) // 2
     mask = np.uint64(size - 1)
     dense = 2 * size
     for n in range(lo, hi + 1):
         seed = np.uint64(salt * 1_000_003 + n)
-        for s in range(start, end - n + 1):
-            if n == 1 and cp[s] < UNIGRAMS:
-                col = np.int64(table[dense + cp[s]])
-            else:
-                h = seed
-                for k in range(n):
-                    h = (h ^ np.uint64(cp[s + k])) * _PRIME
-                col = _lookup(table, mask, h >> _DROP)
-            if col >= 0:
-                out[m] = col + offset
-                m += 1
+        if n == 1:
+            for s in range(start, end):
+                if cp[s] < UNIGRAMS:
+                    col = np.int64(table[dense + cp[s]])
+                else:
+                    col = _lookup(table, mask, ((seed ^ np.uint64(cp[s])) * _PRIME) >> _DROP)
+                if col >= 0:
+                    out[m] = col + offset
+                    m += 1
+            continue
+        count = end - n + 1 - start
+        if count <= 0:
+            continue
+        # Keys first, then every first probe, then the branches on what was found. Probing one
+        # key after another, a branch on each found slot stalls until that slot arrives from
+        # memory; loads with no branch between them are overlapped by the CPU (-20 % here).
+        for j in range(count):
+            h = seed
+            for q in range(n):
+                h = (h ^ np.uint64(cp[start + j + q])) * _PRIME
+            keys[j] = h >> _DROP
+        for j in range(count):
+            heads[j] = table[2 * (((keys[j] * _GOLD) >> _SHIFT) & mask)]
+        for j in range(count):
+            key = keys[j]
+            found = heads[j]
+            if found == EMPTY:
+                continue
+            slot = ((key * _GOLD) >> _SHIFT) & mask
+            while True:
+                found = table[2 * slot]
+                if found == key:
+                    out[m] = np.int64(table[2 * slot + 1]) + offset
+                    m += 1
+                    break
+                if found == EMPTY:
+                    break
+                slot = (slot + np.uint64(1)) & mask
     return m
 
 
@@ -122,7 +150,11 @@ def tfidf_rows(
     body and title text; ``*_col`` the first column of the n-gram blocks. Values are sublinear
     tf × idf, the idf of column c being ``weights[c, -1]``: a model keeps its coefficients and
     idf in one row per feature (``LinearTextModel``), so one memory read serves both. A row's
-    columns come in order of first occurrence."""
+    columns come in order of first occurrence.
+
+    The scores are summed per block from the unnormalised values, while a feature's weight row is
+    in cache for its idf, and divided by the block's norm at the end: one pass over the
+    features instead of two (float64 sums of float64 products)."""
     n = word_off.size - 1
     longest = 0
     total = 0
@@ -148,8 +180,13 @@ def tfidf_rows(
     indices = np.empty(total, dtype=np.int32)
     data = np.empty(total, dtype=np.float32)
     vals = np.empty(max(1, longest), dtype=np.float64)
+    keys = np.empty(max(1, longest), dtype=np.uint64)
+    heads = np.empty(max(1, longest), dtype=np.uint64)
     idf_at = weights.shape[1] - 1
     scores = np.zeros((n, k))
+    width = weights.shape[1] if k > 0 else 0
+    acc = np.zeros(max(1, 3 * width))
+    norms = np.zeros(3)
     nnz = 0
     for i in range(n):
         m = 0
@@ -158,9 +195,9 @@ def tfidf_rows(
                 found[m] = word_cols[j]
                 m += 1
         m = _ngram_cols(body_cp, body_off[i], body_off[i + 1], body_table, body_lo, body_hi, body_salt,
-                        body_col, found, m)
+                        body_col, found, m, keys, heads)
         m = _ngram_cols(title_cp, title_off[i], title_off[i + 1], title_table, title_lo, title_hi,
-                        title_salt, title_col, found, m)
+                        title_salt, title_col, found, m, keys, heads)
         # Count the columns with a small per-post hash map (cleared through ``touched``).
         distinct = 0
         for j in range(m):
@@ -173,7 +210,10 @@ def tfidf_rows(
                 touched[distinct] = slot
                 distinct += 1
             slot_count[slot] += 1
-        norms = np.zeros(3)
+        # Scores per block while the weight row is in cache for the idf; each block's sum is
+        # divided by its norm at the end (the same as scoring the normalised values).
+        for b in range(3):
+            norms[b] = 0.0
         for d in range(distinct):
             slot = touched[d]
             col = slot_col[slot]
@@ -182,17 +222,25 @@ def tfidf_rows(
             vals[d] = v
             block = 0 if col < body_col else (1 if col < title_col else 2)
             norms[block] += v * v
+            base = block * width
+            for c in range(width):
+                acc[base + c] += v * weights[col, c]
         for b in range(3):
             norms[b] = np.sqrt(norms[b])
+        for c in range(k):
+            total = 0.0
+            for b in range(3):
+                if norms[b] > 0:
+                    total += acc[b * width + c] / norms[b]
+            scores[i, c] = total
+        for c in range(3 * width):
+            acc[c] = 0.0
         for d in range(distinct):
             slot = touched[d]
             col = slot_col[slot]
             block = 0 if col < body_col else (1 if col < title_col else 2)
-            value = np.float32(vals[d] / norms[block] if norms[block] > 0 else 0.0)
             indices[nnz] = col
-            data[nnz] = value
-            for c in range(k):
-                scores[i, c] += value * weights[col, c]  # float32 products, float64 sums
+            data[nnz] = np.float32(vals[d] / norms[block] if norms[block] > 0 else 0.0)
             nnz += 1
             slot_col[slot] = -1
             slot_count[slot] = 0
