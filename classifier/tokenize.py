@@ -49,6 +49,8 @@ class _Cutter(Protocol):
 
     def needs_fixing(self, text: str) -> bool: ...
 
+    def fix(self, text: str, tokens: list[str]) -> list[str]: ...
+
     def add_word(self, word: str) -> None: ...
 
 
@@ -60,8 +62,10 @@ class _RJieba:
 
     def cut(self, text: str) -> list[str]:
         tokens = self._impl.cut(text, True)
-        if not self.needs_fixing(text):
-            return tokens
+        return self.fix(text, tokens) if self.needs_fixing(text) else tokens
+
+    def fix(self, text: str, tokens: list[str]) -> list[str]:
+        """rjieba's ``tokens`` of ``text`` as jieba cuts them."""
         # Only a token holding a - _ . run can differ: find the runs in C, and the tokens holding
         # their first and last characters by bisection of the token ends, instead of a Python
         # loop over every token.
@@ -121,6 +125,10 @@ class _Jieba:
     def needs_fixing(text: str) -> bool:
         return False
 
+    @staticmethod
+    def fix(text: str, tokens: list[str]) -> list[str]:
+        return tokens
+
     def add_word(self, word: str) -> None:
         self._impl.add_word(word)
 
@@ -169,13 +177,14 @@ class Tokenizer:
     def cut_many(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
         """All tokens of several texts, and offsets: text ``i``'s are ``tokens[off[i]:off[i+1]]``.
 
-        The texts the backend cuts as they are (no line break, no token to fix) are cut in one
-        call, joined by line breaks: segmentation never crosses one (it splits the input at
-        every blank first), and one call per batch costs less than one per text. The line-break
-        tokens are left out; the other texts are cut one by one."""
+        The texts without a line break are cut in one call, joined by line breaks: segmentation
+        never crosses one (it splits the input at every blank first), and one call per batch
+        costs less than one per text. The line-break tokens are left out, and the few texts
+        whose tokens may differ from jieba's are fixed on their own slice (as ``cut`` does).
+        Texts with a line break are cut one by one."""
         cutter = self._cutter
-        plain = [i for i, t in enumerate(texts) if t and "\n" not in t and not cutter.needs_fixing(t)]
-        parts: list[list[str]] = [[] for _ in texts]
+        plain = [i for i, t in enumerate(texts) if t and "\n" not in t]
+        parts: list[list[str] | None] = [None] * len(texts)
         if plain:
             joined = cutter.cut_plain("\n".join(texts[i] for i in plain))
             start = 0
@@ -184,11 +193,14 @@ class Tokenizer:
                 parts[i] = joined[start:end]
                 start = end + 1
             parts[plain[-1]] = joined[start:]
-        done = set(plain)
+            for i in plain:
+                if cutter.needs_fixing(texts[i]):
+                    parts[i] = cutter.fix(texts[i], parts[i])  # type: ignore[arg-type]
         tokens: list[str] = []
         offsets = [0]
         for i, text in enumerate(texts):
-            tokens += parts[i] if i in done else self.cut(text)
+            part = parts[i]
+            tokens += part if part is not None else self.cut(text)
             offsets.append(len(tokens))
         return tokens, offsets
 
