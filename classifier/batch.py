@@ -27,13 +27,13 @@ CHUNK = 8192
 
 @dataclass(frozen=True)
 class Tokens:
-    """The tokens of a batch: post ``i`` has ``words[post[i]:post[i+1]]``; token ``j`` is the code
-    points ``cp[char[j]:char[j+1]]``."""
+    """The tokens of a batch as spans of its code points: post ``i`` has the tokens
+    ``post[i]:post[i+1]``; token ``j`` is ``cp[start[j]:end[j]]``."""
 
-    words: list[str]
     post: np.ndarray  # int64 (n_posts + 1)
     cp: np.ndarray  # uint32
-    char: np.ndarray  # int64 (n_tokens + 1)
+    start: np.ndarray  # int64 (n_tokens,)
+    end: np.ndarray  # int64 (n_tokens,)
 
 
 class TextBatch:
@@ -66,13 +66,9 @@ class TextBatch:
         cached = self._tokens.get(id(tokenizer))
         if cached is not None and cached[0] is tokenizer:
             return cached[1]
-        flat, offsets = tokenizer.cut_many(self.joined)
-        per_post = np.asarray(offsets, dtype=np.int64)
-        # The tokens cover their text exactly, so the joined texts' code points are theirs.
-        chars = np.zeros(len(flat) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)), out=chars[1:])
-        cp, _ = codepoints(self.joined)
-        tokens = Tokens(flat, per_post, cp, chars)
+        cp, offsets = codepoints(self.joined)
+        per_post, starts, ends = tokenizer.spans(self.joined, cp, offsets)
+        tokens = Tokens(per_post, cp, starts, ends)
         self._tokens[id(tokenizer)] = (tokenizer, tokens)
         return tokens
 

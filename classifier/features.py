@@ -27,7 +27,7 @@ from huiyin.classifier import kernels
 from huiyin.classifier.batch import CHUNK, TextBatch
 from huiyin.classifier.keywords import WordTable
 from huiyin.classifier.text import char_keys, title_and_body
-from huiyin.classifier.tokenize import Backend, Tokenizer
+from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend, Tokenizer
 
 Post = tuple[str, str]  # (title, body); the title may be empty
 _BODY_SALT, _TITLE_SALT = 11, 23
@@ -99,7 +99,7 @@ class FeatureTables:
         _, o_body, o_title, _ = self.offsets
         tokens = batch.tokens(tokenizer)
         table, columns = self._word_table(tokenizer)
-        ids = table.ids(tokens.cp, tokens.char)
+        ids = table.span_ids(tokens.cp, tokens.start, tokens.end)
         word_cols = np.full(ids.size, -1, dtype=np.int64)
         hit = ids >= 0
         word_cols[hit] = columns[ids[hit]]
@@ -176,7 +176,7 @@ class PostFeaturizer(BaseEstimator, TransformerMixin):
         body_ngrams: tuple[int, int] = (1, 3),
         title_ngrams: tuple[int, int] = (1, 4),
         min_df: int = 2,
-        backend: Backend = "rjieba",
+        backend: Backend = DEFAULT_BACKEND,
         extra_words: tuple[str, ...] = (),
     ) -> None:
         self.body_ngrams = body_ngrams

@@ -21,7 +21,7 @@ import yaml
 
 from huiyin.classifier.linear import LinearTextModel
 from huiyin.classifier.model_io import ModelError, load_state, save_state
-from huiyin.classifier.tokenize import Backend
+from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend
 from huiyin.config.errors import ConfigError
 from huiyin.config.settings import Settings
 
@@ -47,7 +47,7 @@ def package_model_path(name: str = DEFAULT_MODEL) -> Path:
     return Path(str(resources.files("huiyin.classifier").joinpath("models", name)))
 
 
-def load_model(path: Path | str | None = None, *, backend: Backend = "rjieba", task: str = "field") -> LinearTextModel:
+def load_model(path: Path | str | None = None, *, backend: Backend = DEFAULT_BACKEND, task: str = "field") -> LinearTextModel:
     """Load a model file (default: the one shipped with the package) after checking its checksum."""
     path = Path(path) if path else package_model_path(f"{task}.skops")
     model = LinearTextModel.from_state(load_state(path), backend=backend)

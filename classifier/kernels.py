@@ -363,13 +363,14 @@ def codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 @nb.njit(cache=True, nogil=True)
 def lookup_words(
-    cp: np.ndarray, offsets: np.ndarray, table: np.ndarray, words_cp: np.ndarray, words_off: np.ndarray,
+    cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: np.ndarray, words_cp: np.ndarray,
+    words_off: np.ndarray,
 ) -> np.ndarray:
-    """Id of each token ``cp[offsets[i]:offsets[i+1]]`` among the words of ``table``, or -1."""
+    """Id of each token ``cp[starts[i]:ends[i]]`` among the words of ``table``, or -1."""
     mask = np.uint64(table.size // 2 - 1)
-    out = np.full(offsets.size - 1, -1, dtype=np.int64)
-    for i in range(offsets.size - 1):
-        start, length = offsets[i], offsets[i + 1] - offsets[i]
+    out = np.full(starts.size, -1, dtype=np.int64)
+    for i in range(starts.size):
+        start, length = starts[i], ends[i] - starts[i]
         h = WORD_SEED
         for j in range(start, start + length):
             h = (h ^ np.uint64(cp[j])) * _PRIME

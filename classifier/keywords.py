@@ -57,7 +57,12 @@ class WordTable:
 
     def ids(self, cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Word id of each token ``cp[offsets[i]:offsets[i+1]]``, -1 for other tokens."""
-        return kernels.lookup_words(cp, offsets, self.table, self.cp, self.offsets)
+        return self.span_ids(cp, offsets[:-1], offsets[1:])
+
+    def span_ids(self, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Word id of each token ``cp[starts[i]:ends[i]]``, -1 for other tokens."""
+        return kernels.lookup_words(cp, np.ascontiguousarray(starts), np.ascontiguousarray(ends),
+                                    self.table, self.cp, self.offsets)
 
     def occurrences(self, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ids): leftmost-longest, non-overlapping occurrences in the code points ``cp``."""

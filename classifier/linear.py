@@ -17,7 +17,7 @@ import numpy as np
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, _find, shared_tokenizer
 from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
-from huiyin.classifier.tokenize import Backend, Tokenizer
+from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend, Tokenizer
 
 FORMAT = "huiyin.linear-text/2"  # /2: 48-bit n-gram keys; /1 files (64-bit keys) are converted on load
 _FORMAT_1 = "huiyin.linear-text/1"
@@ -55,7 +55,7 @@ class LinearTextModel:
     calib_b: np.ndarray  # float64 (n_classes,)
     extra_words: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
-    backend: Backend = "rjieba"
+    backend: Backend = DEFAULT_BACKEND
     _vocab: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -221,7 +221,7 @@ class LinearTextModel:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], backend: Backend = "rjieba") -> LinearTextModel:
+    def from_state(cls, state: dict[str, Any], backend: Backend = DEFAULT_BACKEND) -> LinearTextModel:
         """Rebuild from ``to_state`` output; ``backend`` chooses the tokenizer."""
         if state.get("format") not in (FORMAT, _FORMAT_1):
             raise ValueError(f"unknown model format {state.get('format')!r}, expected {FORMAT!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from huiyin.classifier.field_model import load_model
 from huiyin.classifier.grouping import grouped_split, near_copy_groups
 from huiyin.classifier.linear import LinearTextModel
-from huiyin.classifier.tokenize import Backend
+from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend
 from huiyin.classifier.training import Dataset, TrainingError, evaluate, train
 
 NEGATIVE, OTHER = "negative", "other"
@@ -73,7 +73,7 @@ def _concat(a: Dataset, b: Dataset) -> Dataset:
 
 
 def train_sentiment(
-    emotions: Dataset, extra: Dataset | None = None, *, seed: int = 20260, backend: Backend = "rjieba",
+    emotions: Dataset, extra: Dataset | None = None, *, seed: int = 20260, backend: Backend = DEFAULT_BACKEND,
     alphas: Sequence[float] = (1.0, 3.0),
 ) -> tuple[LinearTextModel, dict]:
     """Validate on a grouped 20 % of ``emotions`` (trained on the rest + ``extra``), then train the
@@ -102,7 +102,7 @@ class SentimentModel:
         self._neg = model.labels.index(NEGATIVE)
 
     @classmethod
-    def load(cls, path: Path | str | None = None, *, backend: Backend = "rjieba", threshold: float = 0.5) -> SentimentModel:
+    def load(cls, path: Path | str | None = None, *, backend: Backend = DEFAULT_BACKEND, threshold: float = 0.5) -> SentimentModel:
         """The shipped model (``models/sentiment.skops``) unless ``path`` is given; checksum verified."""
         return cls(load_model(path, backend=backend, task="sentiment"), threshold)
 

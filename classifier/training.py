@@ -39,7 +39,7 @@ from sklearn.svm import LinearSVC
 from huiyin.classifier.features import FeatureTables, PostFeaturizer
 from huiyin.classifier.grouping import grouped_folds, near_copy_groups
 from huiyin.classifier.linear import LinearTextModel
-from huiyin.classifier.tokenize import Backend
+from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend
 from huiyin.config.errors import HuiyinError
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def train(
     title_ngrams: tuple[int, int] = (1, 4),
     min_df: int = 2,
     block_weights: tuple[float, float, float] = DEFAULT_BLOCK_WEIGHTS,
-    backend: Backend = "rjieba",
+    backend: Backend = DEFAULT_BACKEND,
     extra_words: Sequence[str] = (),
     folds: int = 5,
     seed: int = 7,

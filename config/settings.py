@@ -45,7 +45,7 @@ class ClassifierSettings(Section):
 
     model_path: Path | None = None  # None: the model shipped with the package
     min_confidence: float = Field(0.55, ge=0.0, le=1.0)
-    tokenizer: Literal["jieba", "rjieba"] = "rjieba"
+    tokenizer: Literal["compiled", "jieba", "rjieba"] = "compiled"
 
 
 class CrawlerSettings(Section):

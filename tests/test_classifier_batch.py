@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from huiyin.classifier.batch import CHUNK, TextBatch
 from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables
 from huiyin.classifier.field_model import load_model
 from huiyin.classifier.text import char_keys
+from huiyin.classifier.tokenize import Tokenizer
 
 POSTS = [
     ("正定县停水", "小区停水三天，停水停电，物业不管。"),
@@ -58,16 +60,17 @@ def test_compiled_features_equal_the_textbook_computation() -> None:
         assert indptr[3] == indptr[4]  # the empty post has no features
 
 
-def test_tokens_cover_each_text_and_are_the_tokenizers() -> None:
-    model = load_model()
+@pytest.mark.parametrize("backend", ["compiled", "rjieba"])
+def test_tokens_cover_each_text_and_are_the_tokenizers(backend: str) -> None:
+    tokenizer = Tokenizer(backend)  # type: ignore[arg-type]
     batch = TextBatch.of(POSTS)
-    tokens = batch.tokens(model.tokenizer)
-    assert batch.tokens(model.tokenizer) is tokens  # cut once
+    tokens = batch.tokens(tokenizer)
+    assert batch.tokens(tokenizer) is tokens  # cut once
     for row, text in enumerate(batch.joined):
-        words = tokens.words[tokens.post[row] : tokens.post[row + 1]]
-        assert words == model.tokenizer.cut(text)
-        start, end = tokens.char[tokens.post[row]], tokens.char[tokens.post[row + 1]]
-        assert tokens.cp[start:end].tobytes().decode("utf-32-le", "surrogatepass") == text
+        span = range(tokens.post[row], tokens.post[row + 1])
+        words = [tokens.cp[tokens.start[j] : tokens.end[j]].tobytes().decode("utf-32-le") for j in span]
+        assert words == tokenizer.cut(text)
+        assert "".join(words) == text
 
 
 def test_a_shared_batch_gives_each_model_what_a_fresh_batch_gives() -> None:
