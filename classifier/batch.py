@@ -47,6 +47,7 @@ class TextBatch:
         self.pairs = list(pairs)
         self._tokens: dict[int, tuple[Tokenizer, Tokens]] = {}
         self._codepoints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._kept: dict[int, tuple[object, object]] = {}
 
     @classmethod
     def of(cls, posts: Sequence[Post]) -> TextBatch:
@@ -71,6 +72,15 @@ class TextBatch:
         tokens = Tokens(per_post, cp, starts, ends)
         self._tokens[id(tokenizer)] = (tokenizer, tokens)
         return tokens
+
+    def keep(self, owner: object, result: object) -> None:
+        """Keep ``owner``'s result for this batch (a model scored together with another)."""
+        self._kept[id(owner)] = (owner, result)
+
+    def kept(self, owner: object) -> object | None:
+        """What ``keep`` kept for ``owner``, or None."""
+        found = self._kept.get(id(owner))
+        return found[1] if found is not None and found[0] is owner else None
 
     def codepoints(self, block: str) -> tuple[np.ndarray, np.ndarray]:
         """Code points and offsets of each post's text for ``block``: ``body`` reads title and

@@ -8,7 +8,8 @@ tens of percent between minutes, and turns of a few seconds let both sides see t
 (every round is listed in ``rounds``); then the judgement one post at a time → ``p50_ms``/``p99_ms`` per-post latency.
 ``ratio`` is the batched judgement's rate over plain jieba's. The models
 are also timed over the same batches: ``share`` is each model's part of the judgement (the
-field model's includes preparing the batch, which the sentiment model then reuses) and
+field model's includes preparing the batch, which the sentiment model then reuses, and the
+one pass over it that scores both models) and
 ``rest_posts_per_s`` the rate of everything else (place, severity, signals, routing). The last
 line is one JSON object; ``memory`` is the process's peak RSS in MB (jieba's included),
 ``memory_judgement`` the peak before jieba was loaded (models, dictionaries, one warm batch). Figures only, no assertions.
@@ -147,14 +148,17 @@ def classify(
     typer.echo(f"规则 rules: {rules}")
 
     # Where the time goes, over the same batches: the field model (which prepares the batch:
-    # normalising, cutting, hashing), then the sentiment model on the prepared batch, as in the
-    # judgement; ``rest`` is everything else (place, severity, signals, routing).
+    # normalising, cutting, hashing, and scores it for both models in one pass when they share
+    # a tokenizer), then the sentiment model on the prepared batch, as in the judgement;
+    # ``rest`` is everything else (place, severity, signals, routing).
     pairs = [(p.title, p.text) for p in map(PostInput.of, posts) if p.full_text()]
     threshold = judge.signals.config.negative_threshold
     model_s = {"field_model": 0.0, "sentiment_model": 0.0}
     for start in range(0, len(pairs), batch):
         t0 = time.perf_counter()
         chunk = TextBatch.of(pairs[start : start + batch])
+        if judge.score_batch is not None:
+            judge.score_batch(chunk)  # both models in one pass, as the judgement scores them
         if judge.fields is not None:
             judge.fields(chunk)
         t1 = time.perf_counter()

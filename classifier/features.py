@@ -60,8 +60,8 @@ class FeatureTables:
         return 0, a, b, b + len(self.title_keys)
 
     def __getstate__(self) -> dict:
-        # The lookup caches hold a tokenizer (not picklable); they are rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_kept_words", "_idf_all", "_idf_col", "_hash_tables")}
+        # The look-up caches hold a tokenizer (not picklable); they are rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_joint_tables", "_idf_all", "_idf_col")}
 
     def featurize(self, tokenizer: Tokenizer, title: str, body: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one normalised post; columns ascending and unique."""
@@ -96,42 +96,16 @@ class FeatureTables:
     def rows_and_scores(self, tokenizer: Tokenizer, batch: TextBatch, weights: np.ndarray, k: int
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``rows`` and the scores ``X @ weights[:, :k]``; ``weights[:, -1]`` must be the idf."""
-        _, o_body, o_title, _ = self.offsets
-        tokens = batch.tokens(tokenizer)
-        table, columns = self._word_table(tokenizer)
-        ids = table.span_ids(tokens.cp, tokens.start, tokens.end)
-        word_cols = np.full(ids.size, -1, dtype=np.int64)
-        hit = ids >= 0
-        word_cols[hit] = columns[ids[hit]]
-        body_cp, body_off = batch.codepoints("body")
-        title_cp, title_off = batch.codepoints("title")
-        body_table, title_table = self._tables()
-        return kernels.tfidf_rows(
-            word_cols, tokens.post,
-            body_cp, body_off, body_table, *self.body_ngrams, _BODY_SALT, o_body,
-            title_cp, title_off, title_table, *self.title_ngrams, _TITLE_SALT, o_title,
-            weights, k,
-        )
+        return rows_and_scores_together(tokenizer, batch, (self, weights, k))[0]
 
-    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """Hash tables of the n-gram vocabularies (built on first use)."""
-        cached = self.__dict__.get("_hash_tables")
-        if cached is None:
-            cached = self.__dict__["_hash_tables"] = tuple(
-                kernels.build_ngram_table(np.ascontiguousarray(keys, dtype=np.uint64), kernels.table_size(keys.size), salt)
-                for keys, salt in ((self.body_keys, _BODY_SALT), (self.title_keys, _TITLE_SALT)))
-        return cached
-
-    def _word_table(self, tokenizer: Tokenizer) -> tuple[WordTable, np.ndarray]:
-        """The words ``tokenizer.words`` keeps, as a ``WordTable``, and each one's column
-        (cached per tokenizer)."""
-        cache = self.__dict__.setdefault("_kept_words", {})
-        kept = cache.get(id(tokenizer))
-        if kept is None or kept[0] is not tokenizer:
-            words = {w: c for w, c in self.words.items() if tokenizer.keeps(w)}
-            kept = cache[id(tokenizer)] = (tokenizer, WordTable(list(words)),
-                                           np.fromiter(words.values(), dtype=np.int64, count=len(words)))
-        return kept[1], kept[2]
+    def _joint(self, other: FeatureTables | None, tokenizer: Tokenizer) -> _JointTables:
+        """The look-up tables of this model's features and ``other``'s together (cached)."""
+        cache = self.__dict__.setdefault("_joint_tables", {})
+        key = (id(other), id(tokenizer))
+        found = cache.get(key)
+        if found is None or found[0] is not other or found[1] is not tokenizer:
+            found = cache[key] = (other, tokenizer, _JointTables.of(self, other, tokenizer))
+        return found[2]
 
     @property
     def _idf_column(self) -> np.ndarray:
@@ -149,6 +123,89 @@ class FeatureTables:
             cached = self.__dict__["_idf_all"] = np.concatenate(
                 [self.word_idf, self.body_idf, self.title_idf]).astype(np.float32)
         return cached
+
+
+# One model's part of a joint scoring: its tables, its weight rows (coefficients, then the idf
+# last) and how many classes to score.
+Scoring = tuple[FeatureTables, np.ndarray, int]
+_NO_WEIGHTS = np.zeros((1, 2), dtype=np.float32)
+
+
+def rows_and_scores_together(tokenizer: Tokenizer, batch: TextBatch, first: Scoring, second: Scoring | None = None
+                             ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(indptr, indices, data, scores) of the batch for one model, or for two models that read
+    it with the same tokenizer, in one pass over the texts: each n-gram is hashed and looked up
+    once for both (``kernels.tfidf_rows``)."""
+    tables_a, weights_a, k_a = first
+    tables_b, weights_b, k_b = second if second is not None else (None, _NO_WEIGHTS, 0)
+    joint = tables_a._joint(tables_b, tokenizer)
+    tokens = batch.tokens(tokenizer)
+    ids = joint.words.span_ids(tokens.cp, tokens.start, tokens.end)
+    body_cp, body_off = batch.codepoints("body")
+    title_cp, title_off = batch.codepoints("title")
+    out = kernels.tfidf_rows(
+        joint.word_a[ids], joint.word_b[ids], tokens.post,
+        body_cp, body_off, joint.body, *joint.body_ngrams, _BODY_SALT,
+        title_cp, title_off, joint.title, *joint.title_ngrams, _TITLE_SALT,
+        joint.cols_a, weights_a, k_a, joint.cols_b, weights_b, k_b,
+    )
+    return [out[:4]] if second is None else [out[:4], out[4:]]
+
+
+@dataclass(frozen=True)
+class _JointTables:
+    """The features of one or two models as one set of look-up tables: the words either keeps
+    (with each model's column, -1 for none, one more -1 at the end for tokens that are no
+    feature), and n-gram tables whose values pack both models' columns."""
+
+    words: WordTable
+    word_a: np.ndarray
+    word_b: np.ndarray
+    body: np.ndarray
+    title: np.ndarray
+    body_ngrams: tuple[int, int]
+    title_ngrams: tuple[int, int]
+    cols_a: np.ndarray  # first column of the body and the title block
+    cols_b: np.ndarray
+
+    @classmethod
+    def of(cls, a: FeatureTables, b: FeatureTables | None, tokenizer: Tokenizer) -> _JointTables:
+        kept_a = {w: c for w, c in a.words.items() if tokenizer.keeps(w)}
+        kept_b = {w: c for w, c in b.words.items() if tokenizer.keeps(w)} if b is not None else {}
+        union = list(kept_a) + [w for w in kept_b if w not in kept_a]
+        word_a = np.array([kept_a.get(w, -1) for w in union] + [-1], dtype=np.int64)
+        word_b = np.array([kept_b.get(w, -1) for w in union] + [-1], dtype=np.int64)
+        empty = np.empty(0, dtype=np.uint64)
+        tables = []
+        for block, salt in (("body", _BODY_SALT), ("title", _TITLE_SALT)):
+            keys_a = np.ascontiguousarray(getattr(a, f"{block}_keys"), dtype=np.uint64)
+            keys_b = np.ascontiguousarray(getattr(b, f"{block}_keys"), dtype=np.uint64) if b is not None else empty
+            keys = np.union1d(keys_a, keys_b)
+            tables.append(kernels.build_ngram_table(
+                keys, kernels.pack_columns(_positions(keys, keys_a), _positions(keys, keys_b)),
+                kernels.table_size(keys.size), salt))
+        _, a_body, a_title, _ = a.offsets
+        _, b_body, b_title, _ = b.offsets if b is not None else (0, 0, 0, 0)
+        return cls(WordTable(union), word_a, word_b, tables[0], tables[1],
+                   _span(a.body_ngrams, b.body_ngrams if b is not None else None),
+                   _span(a.title_ngrams, b.title_ngrams if b is not None else None),
+                   np.array([a_body, a_title], dtype=np.int64), np.array([b_body, b_title], dtype=np.int64))
+
+
+def _positions(keys: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """For each of the sorted ``keys``, its position among the sorted ``own`` keys, or -1."""
+    found = np.full(keys.size, -1, dtype=np.int64)
+    if own.size:
+        found[np.searchsorted(keys, own)] = np.arange(own.size)
+    return found
+
+
+def _span(first: tuple[int, int], second: tuple[int, int] | None) -> tuple[int, int]:
+    """The n-gram lengths either model reads (a range like (1, 0) reads none)."""
+    ranges = [r for r in (first, second) if r is not None and r[1] >= r[0]]
+    if not ranges:
+        return 1, 0
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
 
 def _find(keys: np.ndarray, table: np.ndarray, offset: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.field_refine import FieldRefiner
 from huiyin.classifier.keywords import scanning
 from huiyin.classifier.gazetteer import Gazetteer, GazetteerConfig, load_outside
-from huiyin.classifier.model_adapters import FieldPredictor, load_field_predictor, load_sentiment_predictor
+from huiyin.classifier.model_adapters import FieldPredictor, joint_scoring, load_field_predictor, load_sentiment_predictor
 from huiyin.classifier.place import Locator
 from huiyin.classifier.router import FieldDecision, Router, RoutingConfig
 from huiyin.classifier.severity import SeverityConfig, SeverityGrader
@@ -93,6 +93,8 @@ class Judge:
         self.router = router
         self.fields = fields
         self.refiner = FieldRefiner(org)
+        # Both models read the same batch: one pass over its texts serves the two.
+        self.score_batch = joint_scoring(fields, signals.sentiment_model)
 
     @classmethod
     def from_settings(
@@ -137,6 +139,8 @@ class Judge:
         rows = [i for i, t in enumerate(texts) if t]
         # One preparation (normalised, cut, hashed) serves both models.
         batch = TextBatch.of([(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in rows])
+        if self.score_batch is not None:
+            self.score_batch(batch)
         # Every word table (keywords, places, departments) matches the whole batch in one call.
         with scanning(texts):
             decisions = self._fields(batch, rows, texts)

@@ -21,6 +21,8 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads the keys over
 _DROP = np.uint64(16)  # 64-bit hash → 48-bit key (text.KEY_BITS)
 _SHIFT = np.uint64(32)
 UNIGRAMS = 1 << 16  # characters with a dense n = 1 entry in an n-gram table
+HALF = np.uint64(0xFFFFFFFF)  # no column (in either half of a packed n-gram value)
+_HALF_INT = 0xFFFFFFFF
 WORD_SEED = np.uint64(0xCBF29CE484222325)  # FNV offset basis, for whole words
 # Sublinear tf, 1 + log(count), for the usual small counts (a table read costs less than a log).
 _SUBLINEAR = np.concatenate([[0.0], 1.0 + np.log(np.arange(1, 256, dtype=np.float64))])
@@ -53,40 +55,69 @@ def build_table(keys: np.ndarray, size: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def build_ngram_table(keys: np.ndarray, size: int, salt: int) -> np.ndarray:
-    """``build_table`` of n-gram keys, then the column of each single character below U+10000
-    (as uint64, ``EMPTY`` → -1 when read as int64) for the n = 1 look-ups."""
+def build_ngram_table(keys: np.ndarray, values: np.ndarray, size: int, salt: int) -> np.ndarray:
+    """``build_table`` of n-gram keys holding ``values`` instead of positions, then the value of
+    each single character below U+10000 (``EMPTY`` when it is no key) for the n = 1 look-ups.
+
+    A value packs the columns of two models (``pack_columns``), so that one look-up serves two
+    models reading the same text; a model that lacks the n-gram has ``HALF`` there."""
     table = build_table(keys, size)
+    for s in range(size):
+        if table[2 * s] != EMPTY:
+            table[2 * s + 1] = values[table[2 * s + 1]]
     out = np.empty(table.size + UNIGRAMS, dtype=np.uint64)
     out[: table.size] = table
     mask = np.uint64(size - 1)
     seed = np.uint64(salt * 1_000_003 + 1)
     for c in range(UNIGRAMS):
-        col = _lookup(table, mask, ((seed ^ np.uint64(c)) * _PRIME) >> _DROP)
-        out[table.size + c] = np.uint64(col) if col >= 0 else EMPTY
+        out[table.size + c] = _lookup(table, mask, ((seed ^ np.uint64(c)) * _PRIME) >> _DROP)
     return out
 
 
+def pack_columns(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two models' columns (-1: the model lacks the key) as the values of ``build_ngram_table``."""
+    low = np.where(first >= 0, first, _HALF_INT).astype(np.uint64)
+    high = np.where(second >= 0, second, _HALF_INT).astype(np.uint64)
+    return low | (high << np.uint64(32))
+
+
 @nb.njit(inline="always")
-def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> int:
+def _lookup(table: np.ndarray, mask: np.uint64, key: np.uint64) -> np.uint64:
     slot = ((key * _GOLD) >> _SHIFT) & mask
     while True:
         found = table[2 * slot]
         if found == key:
-            return np.int64(table[2 * slot + 1])
+            return table[2 * slot + 1]
         if found == EMPTY:
-            return -1
+            return EMPTY
         slot = (slot + np.uint64(1)) & mask
 
 
 @nb.njit(inline="always")
-def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m, keys, heads):  # type: ignore[no-untyped-def]
-    """Append the columns of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``.
+def _unpack(packed, count, off_a, out_a, m_a, off_b, out_b, m_b):  # type: ignore[no-untyped-def]
+    """Append the two models' columns packed in ``packed[:count]`` (each where the model has one)."""
+    for j in range(count):
+        value = packed[j]
+        a = value & HALF
+        if a != HALF:
+            out_a[m_a] = np.int64(a) + off_a
+            m_a += 1
+        b = value >> np.uint64(32)
+        if b != HALF:
+            out_b[m_b] = np.int64(b) + off_b
+            m_b += 1
+    return m_a, m_b
 
-    ``table`` is laid out by ``build_table``, followed by a dense column (or -1) for each
-    single character below U+10000 (``UNIGRAMS`` entries): the most frequent look-ups then read
-    a small array that stays in cache instead of probing the big table. ``keys`` and ``heads``
-    are scratch space for one post's longer n-grams."""
+
+@nb.njit(inline="always")
+def _ngram_values(cp, start, end, table, lo, hi, salt, out, m, keys, heads):  # type: ignore[no-untyped-def]
+    """Append the values of the n-grams (lo ≤ n ≤ hi) of ``cp[start:end]`` found in ``table``.
+
+    ``table`` is laid out by ``build_ngram_table``: after the hash table, a dense value for each
+    single character below U+10000 (``UNIGRAMS`` entries), so that the most frequent look-ups
+    read a small array that stays in cache instead of probing the big table. ``keys`` and
+    ``heads`` are scratch space for one post's longer n-grams. The values are unpacked apart
+    (``_unpack``): branches on them in these loops would slow the probes."""
     size = (table.size - UNIGRAMS) // 2
     mask = np.uint64(size - 1)
     dense = 2 * size
@@ -95,11 +126,11 @@ def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m, keys, heads
         if n == 1:
             for s in range(start, end):
                 if cp[s] < UNIGRAMS:
-                    col = np.int64(table[dense + cp[s]])
+                    value = table[dense + cp[s]]
                 else:
-                    col = _lookup(table, mask, ((seed ^ np.uint64(cp[s])) * _PRIME) >> _DROP)
-                if col >= 0:
-                    out[m] = col + offset
+                    value = _lookup(table, mask, ((seed ^ np.uint64(cp[s])) * _PRIME) >> _DROP)
+                if value != EMPTY:
+                    out[m] = value
                     m += 1
             continue
         count = end - n + 1 - start
@@ -117,14 +148,13 @@ def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m, keys, heads
             heads[j] = table[2 * (((keys[j] * _GOLD) >> _SHIFT) & mask)]
         for j in range(count):
             key = keys[j]
-            found = heads[j]
-            if found == EMPTY:
+            if heads[j] == EMPTY:
                 continue
             slot = ((key * _GOLD) >> _SHIFT) & mask
             while True:
                 found = table[2 * slot]
                 if found == key:
-                    out[m] = np.int64(table[2 * slot + 1]) + offset
+                    out[m] = table[2 * slot + 1]
                     m += 1
                     break
                 if found == EMPTY:
@@ -133,28 +163,88 @@ def _ngram_cols(cp, start, end, table, lo, hi, salt, offset, out, m, keys, heads
     return m
 
 
+@nb.njit(inline="always")
+def _row(found, m, weights, k, body_col, title_col, i, scratch, indices, data, nnz, scores):  # type: ignore[no-untyped-def]
+    """One post's TF-IDF row (three blocks, each L2-normalised) from the columns ``found[:m]``
+    (with repeats), appended to the CSR arrays at ``nnz``, and its scores ``scores[i]``; the new
+    ``nnz``.
+
+    The scores are summed per block from the unnormalised values, while a feature's weight row
+    is in cache for its idf, and divided by the block's norm at the end: one pass over the
+    features instead of two (float64 sums of float64 products)."""
+    slot_col, slot_count, touched, vals, acc, norms = scratch
+    mask = slot_col.size - 1
+    idf_at = weights.shape[1] - 1
+    width = weights.shape[1] if k > 0 else 0
+    # Count the columns with a small per-post hash map (cleared through ``touched``).
+    distinct = 0
+    for j in range(m):
+        col = found[j]
+        slot = (col * 0x9E3779B1) & mask
+        while slot_col[slot] != -1 and slot_col[slot] != col:
+            slot = (slot + 1) & mask
+        if slot_col[slot] == -1:
+            slot_col[slot] = col
+            touched[distinct] = slot
+            distinct += 1
+        slot_count[slot] += 1
+    for b in range(3):
+        norms[b] = 0.0
+    for d in range(distinct):
+        slot = touched[d]
+        col = slot_col[slot]
+        count = slot_count[slot]
+        v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, idf_at]
+        vals[d] = v
+        block = 0 if col < body_col else (1 if col < title_col else 2)
+        norms[block] += v * v
+        base = block * width
+        for c in range(width):
+            acc[base + c] += v * weights[col, c]
+    for b in range(3):
+        norms[b] = np.sqrt(norms[b])
+    for c in range(k):
+        score = 0.0
+        for b in range(3):
+            if norms[b] > 0:
+                score += acc[b * width + c] / norms[b]
+        scores[i, c] = score
+    for c in range(3 * width):
+        acc[c] = 0.0
+    for d in range(distinct):
+        slot = touched[d]
+        col = slot_col[slot]
+        block = 0 if col < body_col else (1 if col < title_col else 2)
+        indices[nnz] = col
+        data[nnz] = np.float32(vals[d] / norms[block] if norms[block] > 0 else 0.0)
+        nnz += 1
+        slot_col[slot] = -1
+        slot_count[slot] = 0
+    return nnz
+
+
 @nb.njit(cache=True, nogil=True)
 def tfidf_rows(
-    word_cols: np.ndarray, word_off: np.ndarray,
+    word_a: np.ndarray, word_b: np.ndarray, word_off: np.ndarray,
     body_cp: np.ndarray, body_off: np.ndarray, body_table: np.ndarray, body_lo: int, body_hi: int,
-    body_salt: int, body_col: int,
+    body_salt: int,
     title_cp: np.ndarray, title_off: np.ndarray, title_table: np.ndarray, title_lo: int, title_hi: int,
-    title_salt: int, title_col: int,
-    weights: np.ndarray, k: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR rows (indptr, indices, data) of a batch: three TF-IDF blocks, each L2-normalised; and
-    with ``k`` > 0 the scores ``X @ weights[:, :k]`` (else an (n, 0) array).
+    title_salt: int,
+    cols_a: np.ndarray, weights_a: np.ndarray, k_a: int,
+    cols_b: np.ndarray, weights_b: np.ndarray, k_b: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR rows (indptr, indices, data) of a batch for two models reading the same texts — three
+    TF-IDF blocks, each L2-normalised — and the scores ``X @ weights[:, :k]`` of each (an (n, 0)
+    array when k is 0); one pass over the texts serves both. A single model is the first, with
+    a second that has no columns.
 
-    ``word_cols`` are the word-block columns of every token (-1: not a feature), post ``i``'s
-    tokens at ``word_off[i]:word_off[i+1]``; ``*_cp``/``*_off`` the code points of each post's
-    body and title text; ``*_col`` the first column of the n-gram blocks. Values are sublinear
-    tf × idf, the idf of column c being ``weights[c, -1]``: a model keeps its coefficients and
-    idf in one row per feature (``LinearTextModel``), so one memory read serves both. A row's
-    columns come in order of first occurrence.
-
-    The scores are summed per block from the unnormalised values, while a feature's weight row is
-    in cache for its idf, and divided by the block's norm at the end: one pass over the
-    features instead of two (float64 sums of float64 products)."""
+    ``word_a``/``word_b`` are each model's word-block column of every token (-1: not a feature),
+    post ``i``'s tokens at ``word_off[i]:word_off[i+1]``; ``*_cp``/``*_off`` the code points of
+    each post's body and title text; the tables (``build_ngram_table``) hold both models'
+    n-gram columns; ``cols_*`` the first column of the body and the title block of each model.
+    Values are sublinear tf × idf, the idf of column c being ``weights[c, -1]``: a model keeps
+    its coefficients and idf in one row per feature (``LinearTextModel``), so one memory read
+    serves both. A row's columns come in order of first occurrence."""
     n = word_off.size - 1
     longest = 0
     total = 0
@@ -171,81 +261,45 @@ def tfidf_rows(
     size = 8
     while size < 2 * longest:
         size *= 2
-    mask = size - 1
-    slot_col = np.full(size, -1, dtype=np.int64)
-    slot_count = np.zeros(size, dtype=np.int32)
-    touched = np.empty(max(1, longest), dtype=np.int64)
-    found = np.empty(max(1, longest), dtype=np.int64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    indices = np.empty(total, dtype=np.int32)
-    data = np.empty(total, dtype=np.float32)
-    vals = np.empty(max(1, longest), dtype=np.float64)
-    keys = np.empty(max(1, longest), dtype=np.uint64)
-    heads = np.empty(max(1, longest), dtype=np.uint64)
-    idf_at = weights.shape[1] - 1
-    scores = np.zeros((n, k))
-    width = weights.shape[1] if k > 0 else 0
-    acc = np.zeros(max(1, 3 * width))
-    norms = np.zeros(3)
-    nnz = 0
+    room = max(1, longest)
+    scratch = (np.full(size, -1, dtype=np.int64), np.zeros(size, dtype=np.int32), np.empty(room, dtype=np.int64),
+               np.empty(room, dtype=np.float64), np.zeros(max(1, 3 * max(weights_a.shape[1], weights_b.shape[1]))),
+               np.zeros(3))
+    found_a = np.empty(room, dtype=np.int64)
+    found_b = np.empty(room, dtype=np.int64)
+    keys = np.empty(room, dtype=np.uint64)
+    heads = np.empty(room, dtype=np.uint64)
+    packed = np.empty(room, dtype=np.uint64)
+    indptr_a = np.zeros(n + 1, dtype=np.int64)
+    indices_a = np.empty(total, dtype=np.int32)
+    data_a = np.empty(total, dtype=np.float32)
+    scores_a = np.zeros((n, k_a))
+    indptr_b = np.zeros(n + 1, dtype=np.int64)
+    indices_b = np.empty(total, dtype=np.int32)
+    data_b = np.empty(total, dtype=np.float32)
+    scores_b = np.zeros((n, k_b))
+    nnz_a = nnz_b = 0
     for i in range(n):
-        m = 0
+        m_a = m_b = 0
         for j in range(word_off[i], word_off[i + 1]):
-            if word_cols[j] >= 0:
-                found[m] = word_cols[j]
-                m += 1
-        m = _ngram_cols(body_cp, body_off[i], body_off[i + 1], body_table, body_lo, body_hi, body_salt,
-                        body_col, found, m, keys, heads)
-        m = _ngram_cols(title_cp, title_off[i], title_off[i + 1], title_table, title_lo, title_hi,
-                        title_salt, title_col, found, m, keys, heads)
-        # Count the columns with a small per-post hash map (cleared through ``touched``).
-        distinct = 0
-        for j in range(m):
-            col = found[j]
-            slot = (col * 0x9E3779B1) & mask
-            while slot_col[slot] != -1 and slot_col[slot] != col:
-                slot = (slot + 1) & mask
-            if slot_col[slot] == -1:
-                slot_col[slot] = col
-                touched[distinct] = slot
-                distinct += 1
-            slot_count[slot] += 1
-        # Scores per block while the weight row is in cache for the idf; each block's sum is
-        # divided by its norm at the end (the same as scoring the normalised values).
-        for b in range(3):
-            norms[b] = 0.0
-        for d in range(distinct):
-            slot = touched[d]
-            col = slot_col[slot]
-            count = slot_count[slot]
-            v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, idf_at]
-            vals[d] = v
-            block = 0 if col < body_col else (1 if col < title_col else 2)
-            norms[block] += v * v
-            base = block * width
-            for c in range(width):
-                acc[base + c] += v * weights[col, c]
-        for b in range(3):
-            norms[b] = np.sqrt(norms[b])
-        for c in range(k):
-            total = 0.0
-            for b in range(3):
-                if norms[b] > 0:
-                    total += acc[b * width + c] / norms[b]
-            scores[i, c] = total
-        for c in range(3 * width):
-            acc[c] = 0.0
-        for d in range(distinct):
-            slot = touched[d]
-            col = slot_col[slot]
-            block = 0 if col < body_col else (1 if col < title_col else 2)
-            indices[nnz] = col
-            data[nnz] = np.float32(vals[d] / norms[block] if norms[block] > 0 else 0.0)
-            nnz += 1
-            slot_col[slot] = -1
-            slot_count[slot] = 0
-        indptr[i + 1] = nnz
-    return indptr, indices[:nnz], data[:nnz], scores
+            if word_a[j] >= 0:
+                found_a[m_a] = word_a[j]
+                m_a += 1
+            if word_b[j] >= 0:
+                found_b[m_b] = word_b[j]
+                m_b += 1
+        p = _ngram_values(body_cp, body_off[i], body_off[i + 1], body_table, body_lo, body_hi, body_salt,
+                          packed, 0, keys, heads)
+        m_a, m_b = _unpack(packed, p, cols_a[0], found_a, m_a, cols_b[0], found_b, m_b)
+        p = _ngram_values(title_cp, title_off[i], title_off[i + 1], title_table, title_lo, title_hi, title_salt,
+                          packed, 0, keys, heads)
+        m_a, m_b = _unpack(packed, p, cols_a[1], found_a, m_a, cols_b[1], found_b, m_b)
+        nnz_a = _row(found_a, m_a, weights_a, k_a, cols_a[0], cols_a[1], i, scratch, indices_a, data_a, nnz_a, scores_a)
+        indptr_a[i + 1] = nnz_a
+        nnz_b = _row(found_b, m_b, weights_b, k_b, cols_b[0], cols_b[1], i, scratch, indices_b, data_b, nnz_b, scores_b)
+        indptr_b[i + 1] = nnz_b
+    return (indptr_a, indices_a[:nnz_a], data_a[:nnz_a], scores_a,
+            indptr_b, indices_b[:nnz_b], data_b[:nnz_b], scores_b)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from huiyin.classifier.batch import TextBatch
-from huiyin.classifier.features import _BODY_SALT, _TITLE_SALT, FeatureTables, _find, shared_tokenizer
+from huiyin.classifier.features import (_BODY_SALT, _TITLE_SALT, FeatureTables, _find, rows_and_scores_together,
+                                        shared_tokenizer)
 from huiyin.classifier.text import KEY_BITS, char_keys, title_and_body
 from huiyin.classifier.tokenize import DEFAULT_BACKEND, Backend, Tokenizer
 
@@ -75,9 +76,25 @@ class LinearTextModel:
     def _scores_and_rows(self, posts: Sequence[tuple[str | None, str | None]] | TextBatch) -> tuple[np.ndarray, Rows]:
         # Plain arrays, no scipy matrix: building one costs more than scoring a short post.
         batch = posts if isinstance(posts, TextBatch) else TextBatch.of(posts)
+        kept = batch.kept(self)
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
         k = self.coef.shape[1]
         indptr, indices, data, scores = self.tables.rows_and_scores(self.tokenizer, batch, self._weights(), k)
         return scores + self.intercept, (indptr, indices, data)
+
+    def score_together(self, other: LinearTextModel, batch: TextBatch) -> bool:
+        """Score ``batch`` with this model and ``other`` in one pass over its texts, and keep both
+        results in the batch, where ``predict_proba`` and ``proba_and_rows`` then find them.
+        False (nothing done) when the two do not cut the texts with the same tokenizer."""
+        if other.tokenizer is not self.tokenizer:
+            return False
+        results = rows_and_scores_together(
+            self.tokenizer, batch, (self.tables, self._weights(), self.coef.shape[1]),
+            (other.tables, other._weights(), other.coef.shape[1]))
+        for model, (indptr, indices, data, scores) in zip((self, other), results):
+            batch.keep(model, (scores + model.intercept, (indptr, indices, data)))
+        return True
 
     def _weights(self) -> np.ndarray:
         """A row per feature: its coefficients, then padding, then its idf in the last place, the

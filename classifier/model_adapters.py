@@ -71,6 +71,7 @@ def load_field_predictor(settings: Settings, org: OrgDirectory) -> FieldPredicto
             decisions.append(FieldDecision(field_id, p, review, (reason,), others))  # type: ignore[arg-type]
         return decisions
 
+    predict.model = model  # type: ignore[attr-defined]  # for ``joint_scoring``
     return predict
 
 
@@ -97,4 +98,21 @@ def load_sentiment_predictor(settings: Settings) -> SentimentPredictor | None:
         return [SentimentScore("negative" if s >= threshold else "other", float(s),
                                tuple(w for w, _ in words.get(i, ()))) for i, s in enumerate(proba)]
 
+    predict.model = model  # type: ignore[attr-defined]  # for ``joint_scoring``
     return predict
+
+
+def joint_scoring(*predictors: object) -> Callable[[TextBatch], None] | None:
+    """A step that scores a batch with the models behind two of these predictors in one pass
+    (they then find their results in the batch), or None when there are not two such models
+    sharing a tokenizer."""
+    models = [m for m in (getattr(p, "model", None) for p in predictors) if m is not None]
+    if len(models) != 2 or models[0].tokenizer is not models[1].tokenizer:
+        return None
+    first, second = models
+
+    def prepare(batch: TextBatch) -> None:
+        if len(batch):
+            first.score_together(second, batch)
+
+    return prepare

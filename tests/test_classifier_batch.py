@@ -85,3 +85,16 @@ def test_big_inputs_are_featurised_in_chunks() -> None:
     field = load_model()
     x = field.tables.matrix(field.tokenizer, [("", "停水")] * (CHUNK + 3))
     assert x.shape[0] == CHUNK + 3 and x[CHUNK + 2].nnz == x[0].nnz > 0
+
+
+def test_two_models_scored_in_one_pass_get_what_each_gets_alone() -> None:
+    field, sentiment = load_model(), load_model(task="sentiment")
+    together, alone = TextBatch.of(POSTS), TextBatch.of(POSTS)
+    assert field.score_together(sentiment, together)
+    for model in (field, sentiment):
+        joint, own = model._scores_and_rows(together), model._scores_and_rows(alone)
+        assert np.array_equal(joint[0], own[0])
+        assert all(np.array_equal(a, b) for a, b in zip(joint[1], own[1]))
+    # Models cut by different tokenizers are left to score on their own.
+    other = load_model(task="sentiment", backend="jieba")
+    assert not field.score_together(other, TextBatch.of(POSTS))
