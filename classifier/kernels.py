@@ -190,17 +190,56 @@ def _row(found, m, weights, k, body_col, title_col, i, scratch, indices, data, n
         slot_count[slot] += 1
     for b in range(3):
         norms[b] = 0.0
-    for d in range(distinct):
-        slot = touched[d]
-        col = slot_col[slot]
-        count = slot_count[slot]
-        v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, idf_at]
-        vals[d] = v
-        block = 0 if col < body_col else (1 if col < title_col else 2)
-        norms[block] += v * v
-        base = block * width
-        for c in range(width):
-            acc[base + c] += v * weights[col, c]
+    if width == 8:
+        # Eight classes' sums in registers (the usual row width): the columns of a block come
+        # one after the other (words, body, title are collected in that order).
+        d = 0
+        while d < distinct:
+            col = slot_col[touched[d]]
+            block = 0 if col < body_col else (1 if col < title_col else 2)
+            hi_col = body_col if block == 0 else (title_col if block == 1 else 1 << 62)
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+            sq = 0.0
+            while d < distinct:
+                slot = touched[d]
+                col = slot_col[slot]
+                if col >= hi_col:
+                    break
+                count = slot_count[slot]
+                v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, 7]
+                vals[d] = v
+                sq += v * v
+                s0 += v * weights[col, 0]
+                s1 += v * weights[col, 1]
+                s2 += v * weights[col, 2]
+                s3 += v * weights[col, 3]
+                s4 += v * weights[col, 4]
+                s5 += v * weights[col, 5]
+                s6 += v * weights[col, 6]
+                s7 += v * weights[col, 7]
+                d += 1
+            base = block * 8
+            norms[block] += sq
+            acc[base] += s0
+            acc[base + 1] += s1
+            acc[base + 2] += s2
+            acc[base + 3] += s3
+            acc[base + 4] += s4
+            acc[base + 5] += s5
+            acc[base + 6] += s6
+            acc[base + 7] += s7
+    else:
+        for d in range(distinct):
+            slot = touched[d]
+            col = slot_col[slot]
+            count = slot_count[slot]
+            v = (_SUBLINEAR[count] if count < _SUBLINEAR.size else 1.0 + np.log(count)) * weights[col, idf_at]
+            vals[d] = v
+            block = 0 if col < body_col else (1 if col < title_col else 2)
+            norms[block] += v * v
+            base = block * width
+            for c in range(width):
+                acc[base + c] += v * weights[col, c]
     for b in range(3):
         norms[b] = np.sqrt(norms[b])
     for c in range(k):

@@ -21,7 +21,6 @@ MAX_TITLE_CHARS = 120
 # Without a separate title, a first line (or first sentence) this short plays the title.
 TITLE_GUESS_CHARS = 60
 
-_SPACES = re.compile(r"\s+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FIRST_SENTENCE = re.compile(r"^(.{4,%d}?)[。！？!?\n]" % TITLE_GUESS_CHARS)
 _BRACKET_TITLE = re.compile(r"^\s*【([^】]{2,%d})】" % TITLE_GUESS_CHARS)
@@ -56,7 +55,9 @@ def normalize(text: str | None) -> str:
         text = _rare_chars().sub(lambda m: table[ord(m.group())], text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub(" ", text.lower()).strip()
+    # str.split() splits at the characters regex \s matches (both use Py_UNICODE_ISSPACE), so
+    # this is re.sub(r"\s+", " ", ...).strip() at a fraction of the cost.
+    return " ".join(text.lower().split())
 
 
 # The characters of the table most frequent in Chinese posts (full-width punctuation).
