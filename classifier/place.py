@@ -62,6 +62,7 @@ class Locator:
         # Ancestors of each jurisdiction, including the civil-affairs parent (保定 for 定州), so
         # that 保定定州 and 保定雄县 bind; ``_chain`` is the directory's own chain for the LCA.
         self._chain: dict[str, tuple[str, ...]] = {}
+        self._unplaced: dict[str | None, PlaceResult] = {}
         self._related: dict[str, frozenset[str]] = {}
         for jid in org.jurisdictions:
             chain = tuple(j.id for j in org.chain(jid))
@@ -79,7 +80,14 @@ class Locator:
         if hint is not None and hint not in self.org.jurisdictions:
             reasons.append(f"来源属地代码「{hint}」不在组织目录中，未采用")
             hint = None
-        cands = [_Cand(m, list(m.hebei), list(m.outside)) for m in self.gazetteer.mentions(text)]
+        mentions = self.gazetteer.mentions(text)
+        if not mentions and not reasons:
+            # No place named (most posts): the result depends on the hint alone.
+            known = self._unplaced.get(hint)
+            if known is None:
+                known = self._unplaced[hint] = self._result([], hint, [])
+            return known
+        cands = [_Cand(m, list(m.hebei), list(m.outside)) for m in mentions]
         self._bind_adjacent(text, cands)
         self._propagate(cands)
         self._apply_hint(cands, hint)

@@ -125,7 +125,12 @@ class SeverityResult:
     def as_signal(self) -> dict:
         """JSON-ready form for ``Routing.signals['severity']``."""
         return {"grade": self.grade, "level": self.level, "incident": self.incident,
-                "counts": self.counts, "evidence": list(self.evidence), "reasons": list(self.reasons)}
+                "counts": dict(self.counts), "evidence": list(self.evidence), "reasons": list(self.reasons)}
+
+
+# What most posts get: no casualty, loss or incident word at all (shared: the result is frozen
+# and ``as_signal`` copies what could be changed).
+_NOT_AN_INCIDENT = SeverityResult(None)
 
 
 class SeverityGrader:
@@ -143,7 +148,7 @@ class SeverityGrader:
         """The suggested grade of ``text`` (None when it is not about an incident)."""
         hits = set(self._any.findall(text)) if text else set()
         if not hits:
-            return SeverityResult(None)
+            return _NOT_AN_INCIDENT
         if _FULLWIDTH_RE.search(text):
             text = text.translate(_FULLWIDTH)
         found: dict[str, tuple[float, str]] = {}

@@ -23,8 +23,10 @@ from huiyin.config.errors import ConfigError
 from huiyin.classifier.batch import TextBatch
 from huiyin.classifier.keywords import KeywordMatcher
 
-log = logging.getLogger(__name__)
+# Heat figures kept for this many distinct engagement counts (then forgotten, all at once).
+HEAT_CACHE = 4096
 
+log = logging.getLogger(__name__)
 
 
 class SentimentScore(NamedTuple):
@@ -77,6 +79,7 @@ class SignalReader:
         self.sentiment_model = sentiment
         self._rumour = KeywordMatcher(config.rumour_words)
         c = config
+        self._heat: dict[tuple[int, int, int, int], dict[str, Any]] = {}
         self._formula = f"{c.heat_scale:g}·log10(1+点赞+反对+{c.comments_weight:g}·评论+{c.reposts_weight:g}·转发)，上限100"
 
     def rumour(self, text: str) -> dict[str, Any]:
@@ -91,6 +94,10 @@ class SignalReader:
 
     def heat(self, likes: int = 0, dislikes: int = 0, comments: int = 0, reposts: int = 0) -> dict[str, Any]:
         """Heat score 0–100 from engagement counts, with the counts and the formula as evidence."""
+        key = (likes, dislikes, comments, reposts)
+        known = self._heat.get(key)
+        if known is not None:
+            return dict(known)  # counts repeat (most posts have none): same figures, own dict
         c = self.config
         likes, dislikes, comments, reposts = (max(0, int(v or 0)) for v in (likes, dislikes, comments, reposts))
         weighted = likes + dislikes + c.comments_weight * comments + c.reposts_weight * reposts
@@ -99,12 +106,16 @@ class SignalReader:
         for label, lower in c.heat_levels:
             if score >= lower:
                 level = label
-        return {
+        result = {
             "score": score,
             "level": level,
             "evidence": f"点赞{likes}、反对{dislikes}、评论{comments}、转发{reposts}",
             "formula": self._formula,
         }
+        if len(self._heat) >= HEAT_CACHE:
+            self._heat.clear()
+        self._heat[key] = result
+        return dict(result)
 
     def sentiment(self, batch: TextBatch, rows: Sequence[int], n: int) -> list[dict[str, Any]]:
         """Sentiment of ``n`` posts: those at ``rows`` are ``batch`` (in order), the others are empty.
