@@ -8,7 +8,8 @@ the code points of a whole batch and gives each token as a (start, end) span: th
 the spans up in their vocabularies directly, and no token string is made unless asked for.
 
 The tables are taken from a real ``jieba.Tokenizer`` after its user words were added (its word
-frequencies and total, hence the same suggested frequencies) and from ``jieba.finalseg``'s HMM,
+frequencies and total, hence the same suggested frequencies) and from ``jieba.finalseg``'s HMM
+(and cached as plain arrays, ``CompiledJieba.with_words``),
 and the arithmetic is jieba's, in the same order (IEEE doubles either way), so the path chosen
 and every tie broken are the same. Tests compare the tokens with jieba's on the shared data.
 
@@ -18,16 +19,26 @@ found under the key ``p·2¹⁶ + c``, so a look-up never compares strings.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
 import re
 import string
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numba as nb
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 BMP = 0x10000
+CACHE_FORMAT = "huiyin.segment/1"  # bumped when the tables change
 # Character classes (bits of ``classes[c]``, c < U+10000; other characters have none), from
 # jieba's regular expressions.
 HAN_RUN = 1  # jieba's re_han_default: 汉字 U+4E00–U+9FD5, a-zA-Z0-9 and + # & . _ % -
@@ -63,11 +74,50 @@ class Tables:
 
 
 class CompiledJieba:
-    """jieba's tokens as spans, from a jieba ``Tokenizer``'s dictionary (user words included)."""
+    """jieba's tokens as spans, from a jieba dictionary (user words included)."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> CompiledJieba:
+        """From a ``jieba.Tokenizer`` (its dictionary and the user words added to it)."""
         tokenizer.check_initialized()
-        self.tables = _build(tokenizer.FREQ, tokenizer.total)
+        return cls(_build(tokenizer.FREQ, tokenizer.total))
+
+    @classmethod
+    def with_words(cls, words: Sequence[str] = (), cache_dir: Path | None = None) -> CompiledJieba:
+        """jieba's default dictionary plus ``words`` (added as ``jieba.add_word`` adds them).
+
+        The tables are kept in ``cache_dir`` (default: the temporary directory, where jieba keeps
+        its own cache) as plain arrays: building them reads jieba's whole dictionary into Python
+        objects, which costs a second and a hundred MB of memory at start-up."""
+        import jieba
+
+        source = Path(jieba.__file__).with_name("dict.txt")
+        stat = source.stat()
+        key = hashlib.sha256(json.dumps([CACHE_FORMAT, jieba.__version__, stat.st_size, stat.st_mtime_ns, list(words)],
+                                        ensure_ascii=False).encode()).hexdigest()[:20]
+        path = Path(cache_dir or tempfile.gettempdir()) / f"huiyin-jieba-{key}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                return cls(Tables(**{f.name: (saved[f.name] if saved[f.name].ndim else saved[f.name].item())
+                                     for f in fields(Tables)}))
+        except (OSError, KeyError, ValueError):
+            pass  # not built yet (or unreadable): build it
+        jieba.setLogLevel(logging.WARNING)
+        reference = jieba.Tokenizer()
+        reference.initialize()
+        for word in words:
+            reference.add_word(word)
+        compiled = cls.of(reference)
+        try:  # written whole, then renamed: a reader never sees half a file
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as handle:
+                np.savez(handle, **{f.name: getattr(compiled.tables, f.name) for f in fields(Tables)})
+            os.replace(handle.name, path)
+        except OSError as exc:
+            log.info("compiled jieba tables not cached in %s: %s", path.parent, exc)
+        return compiled
 
     def spans(self, cp: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tokens of the texts ``cp[offsets[i]:offsets[i+1]]``: (per-text offsets into the

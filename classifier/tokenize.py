@@ -193,16 +193,8 @@ class _Compiled:
 
 @lru_cache(maxsize=4)
 def _compiled_jieba(words: tuple[str, ...]) -> CompiledJieba:
-    """The compiled tables for jieba's dictionary plus ``words`` (a jieba dictionary is read and
-    dropped again: the tables are all that is kept)."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    reference = jieba.Tokenizer()
-    reference.initialize()
-    for word in words:
-        reference.add_word(word)
-    return CompiledJieba(reference)
+    """The compiled tables for jieba's dictionary plus ``words`` (one per process)."""
+    return CompiledJieba.with_words(words)
 
 
 @lru_cache(maxsize=1)

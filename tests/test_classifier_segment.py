@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+from pathlib import Path
 
 import jieba
 import numpy as np
@@ -46,7 +47,7 @@ def reference() -> jieba.Tokenizer:
 
 @pytest.fixture(scope="module")
 def compiled(reference: jieba.Tokenizer) -> CompiledJieba:
-    return CompiledJieba(reference)
+    return CompiledJieba.of(reference)
 
 
 def test_same_tokens_as_jieba(reference: jieba.Tokenizer, compiled: CompiledJieba) -> None:
@@ -74,6 +75,19 @@ def test_user_words_as_jieba_adds_them() -> None:
     assert "建北街道" not in Tokenizer("compiled").cut(text)  # not leaked into the plain dictionary
     for sentence in SENTENCES:
         assert tokenizer.words(sentence) == reference.words(sentence)
+
+
+def test_tables_are_cached_as_plain_arrays(tmp_path: Path, compiled: CompiledJieba) -> None:
+    built = CompiledJieba.with_words(["回音系统"], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("huiyin-jieba-*.npz"))) == 1
+    loaded = CompiledJieba.with_words(["回音系统"], cache_dir=tmp_path)
+    for name in ("slots", "weight", "emit_p"):
+        assert np.array_equal(getattr(loaded.tables, name), getattr(built.tables, name))
+    assert loaded.cut("上线回音系统") == built.cut("上线回音系统") == ["上线", "回音系统"]
+    assert compiled.cut("上线回音系统") != ["上线", "回音系统"]  # the user word made the difference
+    # A broken cache file is rebuilt, not trusted.
+    next(tmp_path.glob("huiyin-jieba-*.npz")).write_bytes(b"broken")
+    assert CompiledJieba.with_words(["回音系统"], cache_dir=tmp_path).cut("上线回音系统") == ["上线", "回音系统"]
 
 
 def test_words_added_after_first_use_are_taken_in() -> None:
