@@ -1,7 +1,8 @@
 """``huiyin bench classify --data CSV|JSONL [--limit N]``: the whole judgement against plain jieba.
 
 Timed passes over the same texts (models and dictionaries loaded beforehand, load time reported
-apart): the judgement in batches (as the router stage runs it) and ``jieba.lcut`` alone, in
+apart): the judgement in batches (as the router stage runs it: by default the records a stage
+takes per poll, ``MAX_RECORDS``) and ``jieba.lcut`` alone, in
 ``--rounds`` rounds, each side's fastest round giving ``posts_per_s`` and ``jieba_posts_per_s``.
 Within a round the two take turns every ``INTERLEAVE`` posts: a shared VM's speed drifts by
 tens of percent between minutes, and turns of a few seconds let both sides see the same machine
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from huiyin.responder.bus.runner import MAX_RECORDS
 
 # Posts judged, then cut by jieba, in turn within a round (a few seconds each).
 INTERLEAVE = 2048
@@ -75,7 +78,7 @@ def classify(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", exists=True, dir_okay=False, help="CSV 或 JSONL 数据 data file"),
     limit: int = typer.Option(0, "--limit", min=0, help="最多条数（0 为全部） at most N posts"),
-    batch: int = typer.Option(256, "--batch", min=1, help="批大小 batch size"),
+    batch: int = typer.Option(MAX_RECORDS, "--batch", min=1, help="批大小（默认为处理阶段每次拉取的条数） batch size (default: a stage's poll)"),
     rounds: int = typer.Option(3, "--rounds", min=1, help="交替测量轮数，各取最快 alternating rounds, best of each"),
     profile: bool = typer.Option(False, "--profile", help="输出性能剖析到 stderr print a profile to stderr"),
 ) -> None:

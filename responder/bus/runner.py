@@ -24,6 +24,9 @@ from huiyin.responder.bus.messages import DeadLetter
 
 log = logging.getLogger(__name__)
 
+# Records a stage takes per poll: under load, the batch its handler gets.
+MAX_RECORDS = 500
+
 Handler = Callable[[Sequence[Message]], None]
 _T = TypeVar("_T")
 TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, BusError, StoreError, ConnectionError, TimeoutError)
@@ -48,7 +51,7 @@ class StageRunner:
         handler: Handler,
         dead_letter_topic: str,
         stop: threading.Event | None = None,
-        max_records: int = 500,
+        max_records: int = MAX_RECORDS,
         poll_timeout_s: float = 0.5,
     ) -> None:
         self.bus = bus
