@@ -3,12 +3,19 @@
 ``Judge.from_settings(settings, org)`` builds every part once (gazetteer automaton, compiled
 patterns, the field and sentiment models); ``judge_many`` then runs a batch with one vectorised
 model call per batch. The judgement is deterministic and has no side effects.
+
+With ``threads`` > 1 a batch is cut into parts whose preparation (normalising, cutting, the one
+compiled pass that scores both models) runs on a pool of threads: those loops release the GIL,
+so the parts are scored on every core while this thread finishes the parts already scored
+(place, severity, routing, which need the GIL). The decisions are the same, in the same order.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +38,9 @@ log = logging.getLogger(__name__)
 # Longer texts are judged on their beginning: it bounds the latency of one post, and what
 # decides field, place and severity is said early (titles, first paragraphs).
 MAX_CHARS = 20_000
+# A part handed to a thread has at least this many posts: below it the hand-over costs more than
+# the second core gives.
+MIN_PART = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,16 @@ class PostInput:
         return text
 
 
+def usable_threads(configured: int) -> int:
+    """Threads for the judgement: ``configured``, or with 0 the cores this process may use."""
+    if configured > 0:
+        return configured
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def _count(value: Any) -> int:
     try:
         return max(0, int(value or 0))
@@ -85,6 +105,7 @@ class Judge:
         signals: SignalReader,
         router: Router,
         fields: FieldPredictor | None,
+        threads: int = 1,
     ) -> None:
         self.org = org
         self.locator = locator
@@ -95,6 +116,9 @@ class Judge:
         self.refiner = FieldRefiner(org)
         # Both models read the same batch: one pass over its texts serves the two.
         self.score_batch = joint_scoring(fields, signals.sentiment_model)
+        self.threads = max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0  # a forked child has none of its parent's threads: it makes its own pool
 
     @classmethod
     def from_settings(
@@ -119,7 +143,7 @@ class Judge:
         router = Router(org, locator, RoutingConfig.load(settings.config_file("routing.yaml")), settings.home_jurisdiction)
         if fields == "default":
             fields = load_field_predictor(settings, org)
-        judge = cls(org, locator, grader, reader, router, fields)  # type: ignore[arg-type]
+        judge = cls(org, locator, grader, reader, router, fields, threads=usable_threads(settings.classifier.threads))  # type: ignore[arg-type]
         judge.warm()
         return judge
 
@@ -133,14 +157,40 @@ class Judge:
         return self.judge_many([post])[0]
 
     def judge_many(self, posts: Sequence[PostRecord | Mapping[str, Any] | PostInput]) -> list[Routing]:
-        """Routing decisions for a batch; one model call per batch."""
+        """Routing decisions for a batch; one model call per batch (per part, with threads)."""
         inputs = [PostInput.of(p) for p in posts]
+        parts = self._parts(len(inputs))
+        if len(parts) == 1:
+            return self._finish(inputs, *self._prepare(inputs))
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="huiyin-judge")
+            self._pool_pid = os.getpid()
+        prepared = [self._pool.submit(self._prepare, inputs[a:b]) for a, b in parts]
+        routings: list[Routing] = []
+        for (a, b), future in zip(parts, prepared):
+            routings += self._finish(inputs[a:b], *future.result())
+        return routings
+
+    def _parts(self, n: int) -> list[tuple[int, int]]:
+        """Bounds of the parts of a batch of ``n``: one per thread and one more, so that the
+        first part's finishing overlaps the scoring of the others; one part when small."""
+        count = min(self.threads + 1, n // MIN_PART) if self.threads > 1 else 1
+        if count <= 1:
+            return [(0, n)]
+        bounds = [n * k // count for k in range(count + 1)]
+        return list(zip(bounds, bounds[1:]))
+
+    def _prepare(self, inputs: list[PostInput]) -> tuple[list[str], list[int], TextBatch]:
+        """Texts, the rows with text, and their batch, scored by both models (in a pool thread)."""
         texts = [p.full_text()[:MAX_CHARS] for p in inputs]
         rows = [i for i, t in enumerate(texts) if t]
         # One preparation (normalised, cut, hashed) serves both models.
         batch = TextBatch.of([(inputs[i].title, inputs[i].text[:MAX_CHARS]) for i in rows])
         if self.score_batch is not None:
             self.score_batch(batch)
+        return texts, rows, batch
+
+    def _finish(self, inputs: list[PostInput], texts: list[str], rows: list[int], batch: TextBatch) -> list[Routing]:
         # Every word table (keywords, places, departments) matches the whole batch in one call.
         with scanning(texts):
             decisions = self._fields(batch, rows, texts)

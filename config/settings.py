@@ -46,6 +46,7 @@ class ClassifierSettings(Section):
     model_path: Path | None = None  # None: the model shipped with the package
     min_confidence: float = Field(0.55, ge=0.0, le=1.0)
     tokenizer: Literal["compiled", "jieba", "rjieba"] = "compiled"
+    threads: int = Field(0, ge=0, le=64)  # judgement threads; 0: every core this process may use
 
 
 class CrawlerSettings(Section):
