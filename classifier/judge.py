@@ -5,9 +5,10 @@ patterns, the field and sentiment models); ``judge_many`` then runs a batch with
 model call per batch. The judgement is deterministic and has no side effects.
 
 With ``threads`` > 1 a batch is cut into parts whose preparation (normalising, cutting, the one
-compiled pass that scores both models) runs on a pool of threads: those loops release the GIL,
-so the parts are scored on every core while this thread finishes the parts already scored
-(place, severity, routing, which need the GIL). The decisions are the same, in the same order.
+compiled pass that scores both models) runs on this thread and a pool of ``threads - 1``: those
+loops release the GIL, so the parts are scored on every core while this thread finishes the
+parts already scored (place, severity, routing, which need the GIL). The decisions are the
+same, in the same order.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ class Judge:
         self.score_batch = joint_scoring(fields, signals.sentiment_model)
         self.threads = max(1, threads)
         self._pool: ThreadPoolExecutor | None = None
-        self._pool_pid = 0  # a forked child has none of its parent's threads: it makes its own pool
+        # A forked child has none of its parent's threads: it makes its own pool (as for a new size).
+        self._pool_key = (0, 0)
 
     @classmethod
     def from_settings(
@@ -162,18 +164,21 @@ class Judge:
         parts = self._parts(len(inputs))
         if len(parts) == 1:
             return self._finish(inputs, *self._prepare(inputs))
-        if self._pool is None or self._pool_pid != os.getpid():
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="huiyin-judge")
-            self._pool_pid = os.getpid()
-        prepared = [self._pool.submit(self._prepare, inputs[a:b]) for a, b in parts]
-        routings: list[Routing] = []
-        for (a, b), future in zip(parts, prepared):
+        if self._pool is None or self._pool_key != (os.getpid(), self.threads):
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="huiyin-judge")
+            self._pool_key = (os.getpid(), self.threads)
+        # This thread prepares the first part itself while the pool prepares the others.
+        later = [self._pool.submit(self._prepare, inputs[a:b]) for a, b in parts[1:]]
+        a, b = parts[0]
+        routings = self._finish(inputs[a:b], *self._prepare(inputs[a:b]))
+        for (a, b), future in zip(parts[1:], later):
             routings += self._finish(inputs[a:b], *future.result())
         return routings
 
     def _parts(self, n: int) -> list[tuple[int, int]]:
-        """Bounds of the parts of a batch of ``n``: one per thread and one more, so that the
-        first part's finishing overlaps the scoring of the others; one part when small."""
+        """Bounds of the parts of a batch of ``n``: one per thread and one more, so that
+        finishing a part overlaps the scoring of the next (measured best with two cores); one
+        part when small."""
         count = min(self.threads + 1, n // MIN_PART) if self.threads > 1 else 1
         if count <= 1:
             return [(0, n)]
