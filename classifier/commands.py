@@ -1,6 +1,6 @@
 """``huiyin classify …``: train, evaluate and try the field and sentiment models.
 
-- ``train --data CSV [--text-cols title,detail] [--label-col label] [--block-weights 1,2,1] --out MODEL``
+- ``train --data CSV [--text-cols title,detail] [--label-col label] [--block-weights 1,2,1] [--members ridge,linear_svc,complement_nb] --out MODEL``
 - ``evaluate --data CSV [--model MODEL] [--split validation]`` — last stdout line is JSON
 - ``train-sentiment --data SMP.csv [--extra WEIBO.csv] --out MODEL``
 - ``predict --text TEXT [--title TITLE]`` — one JSON object
@@ -69,10 +69,25 @@ def _block_weights(value: str) -> tuple[float, float, float]:
     return weights  # type: ignore[return-value]
 
 
+def _members(value: str, classifier: str) -> tuple[str, ...]:
+    """``--members``: names separated by commas; empty or ``none``: ``--classifier`` alone (as is
+    a ``--classifier`` other than ridge given without ``--members``)."""
+    from huiyin.classifier.training import MEMBERS
+
+    if value.strip().lower() in ("", "none") or (value == FIELD_MEMBERS and classifier != "ridge"):
+        return (classifier,)
+    names = _cols(value)
+    unknown = [m for m in names if m not in MEMBERS]
+    if unknown or len(set(names)) != len(names):
+        raise typer.BadParameter(f"成员须为不重复的 {'/'.join(MEMBERS)} members must be distinct names of {MEMBERS}: {value}")
+    return names
+
+
 def _train_options(classifier: str, alphas: str, seed: int, user_words: Path | None, org_words: bool, ctx: typer.Context,
-                   block_weights: str) -> dict:
+                   block_weights: str, members: str = "none") -> dict:
     return {"classifier": classifier, "alphas": _floats(alphas), "seed": seed, "block_weights": _block_weights(block_weights),
-            "backend": _settings(ctx).classifier.tokenizer, "extra_words": _user_words(user_words, org_words, ctx)}
+            "backend": _settings(ctx).classifier.tokenizer, "extra_words": _user_words(user_words, org_words, ctx),
+            "members": _members(members, classifier)}
 
 
 # Default of --block-weights: the body n-gram block counts double. On the grouped split this
@@ -80,6 +95,11 @@ def _train_options(classifier: str, alphas: str, seed: int, user_words: Path | N
 # see classifier/models/README.md.
 FIELD_BLOCK_WEIGHTS = "1,2,1"
 _BLOCK_HELP = "特征块权重 weights of the word, body n-gram and title n-gram blocks"
+# Default of --members: the field model is a stack of three (see classifier/models/README.md);
+# "none" trains --classifier alone.
+FIELD_MEMBERS = "ridge,linear_svc,complement_nb"
+_MEMBERS_HELP = ("堆叠成员，逗号分隔，第一个用 --alphas 调参；none 为只用 --classifier "
+                 "stack members, e.g. ridge,linear_svc,complement_nb (first one tuned); none: --classifier alone")
 
 
 @classify_app.command("train")
@@ -95,6 +115,7 @@ def train_cmd(
     user_words: Path = typer.Option(None, "--user-words", exists=True, dir_okay=False, help="分词用户词表 one word a line"),
     org_words: bool = typer.Option(False, "--org-words", help="用组织目录的地名、单位名和领域词 add org directory names"),
     block_weights: str = typer.Option(FIELD_BLOCK_WEIGHTS, "--block-weights", help=_BLOCK_HELP),
+    members: str = typer.Option(FIELD_MEMBERS, "--members", help=_MEMBERS_HELP),
 ) -> None:
     """Train a field model on a labelled CSV and save it (skops + sha256)."""
     from huiyin.classifier.field_model import save_model
@@ -103,7 +124,7 @@ def train_cmd(
     started = time.perf_counter()
     dataset = read_csv(data, _cols(text_cols), label_col)
     log.info("read %d rows from %s (%.1fs)", len(dataset), data, time.perf_counter() - started)
-    model = train(dataset, **_train_options(classifier, alphas, seed, user_words, org_words, ctx, block_weights))
+    model = train(dataset, **_train_options(classifier, alphas, seed, user_words, org_words, ctx, block_weights, members))
     digest = save_model(model, out)
     size = out.stat().st_size / 1e6
     typer.echo(f"已保存 saved {out} ({size:.1f} MB, sha256 {digest[:16]}…) in {time.perf_counter() - started:.0f}s")
@@ -125,6 +146,7 @@ def evaluate_cmd(
     user_words: Path = typer.Option(None, "--user-words", exists=True, dir_okay=False, help="(--split validation)"),
     org_words: bool = typer.Option(False, "--org-words", help="(--split validation)"),
     block_weights: str = typer.Option(FIELD_BLOCK_WEIGHTS, "--block-weights", help=f"(--split validation) {_BLOCK_HELP}"),
+    members: str = typer.Option(FIELD_MEMBERS, "--members", help=f"(--split validation) {_MEMBERS_HELP}"),
 ) -> None:
     """Evaluate a model; the last stdout line is JSON (accuracy, macro_f1, per_class)."""
     from huiyin.classifier.field_model import load_model
@@ -139,7 +161,7 @@ def evaluate_cmd(
         t0 = time.perf_counter()
         rows_train, rows_valid = grouped_split(dataset.labels, near_copy_groups(dataset.titles, dataset.bodies), seed=split_seed)
         log.info("grouped split (seed %d): %d train, %d validation rows (%.1fs)", split_seed, len(rows_train), len(rows_valid), time.perf_counter() - t0)
-        model = train(dataset.subset(rows_train), **_train_options(classifier, alphas, seed, user_words, org_words, ctx, block_weights))
+        model = train(dataset.subset(rows_train), **_train_options(classifier, alphas, seed, user_words, org_words, ctx, block_weights, members))
         evaluated = dataset.subset(rows_valid)
         source = f"grouped validation split, seed {split_seed}"
     elif split == "none":

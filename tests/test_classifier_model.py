@@ -210,3 +210,36 @@ def test_training_on_a_sample_of_the_shared_data(tmp_path: Path) -> None:
     tr, va = grouped_split(data.labels, groups)
     result = evaluate(train(data.subset(tr), alphas=(1.0,), folds=3), data.subset(va))
     assert result["macro_f1"] > 0.6, result  # 560 rows of 7 labels: well above chance (0.14)
+
+
+def test_a_stack_folds_into_one_linear_model(data: Dataset) -> None:
+    from scipy.special import softmax
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    from huiyin.classifier.features import PostFeaturizer
+    from huiyin.classifier.training import _column_scale, _scaled, stack_inputs
+
+    members = ("ridge", "linear_svc", "complement_nb")
+    stack = train(data, alphas=(1.0,), folds=3, members=members, block_weights=(1.0, 2.0, 1.0))
+    meta = stack.metadata
+    assert meta["classifier"] == "stack" and meta["members"] == list(members) and meta["stacker"]["folded"]
+    assert np.allclose(stack.calib_a, np.eye(len(stack.labels))) and not np.any(stack.calib_b)
+    # The same stack computed member by member, on the same features, with the stored scales and stacker.
+    featurizer = PostFeaturizer(min_df=2).fit(data.posts)
+    scale = _column_scale(featurizer.tables_, (1.0, 2.0, 1.0))
+    x = _scaled(featurizer.transform(data.posts), scale)
+    y = np.array([stack.labels.index(label) for label in data.labels])
+    fitted = [RidgeClassifier(alpha=1.0, class_weight="balanced", solver="sparse_cg", random_state=7).fit(x, y),
+              LinearSVC(C=1.0, class_weight="balanced", random_state=7).fit(x, y), ComplementNB(alpha=0.1).fit(x, y)]
+    scores = [fitted[0].decision_function(x), fitted[1].decision_function(x), np.asarray(x @ fitted[2].feature_log_prob_.T)]
+    inputs = stack_inputs(scores, [meta["member_scales"][m] for m in members])
+    stacker = LogisticRegression()
+    stacker.coef_, stacker.intercept_ = np.array(meta["stacker"]["coef"]), np.array(meta["stacker"]["intercept"])
+    stacker.classes_ = np.arange(len(stack.labels))
+    expected = softmax(inputs @ stacker.coef_.T + stacker.intercept_, axis=1)
+    assert np.allclose(stack.predict_proba(data.posts), expected, atol=2e-3)
+    assert evaluate(stack, data)["accuracy"] > 0.9
+    with pytest.raises(TrainingError):
+        train(data, members=("complement_nb",))
