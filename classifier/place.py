@@ -75,11 +75,10 @@ class Locator:
 
     # -- public -------------------------------------------------------------------------------
     def locate(self, text: str, hint: str | None = None) -> PlaceResult:
-        """Resolve the place of ``text``; ``hint`` is the source's jurisdiction id, if known."""
+        """Resolve the place of ``text``; ``hint`` is the source's jurisdiction (id, or a unique name), if known."""
         reasons: list[str] = []
         if hint is not None and hint not in self.org.jurisdictions:
-            reasons.append(f"来源属地代码「{hint}」不在组织目录中，未采用")
-            hint = None
+            hint = self._hint_by_name(hint, reasons)
         mentions = self.gazetteer.mentions(text)
         if not mentions and not reasons:
             # No place named (most posts): the result depends on the hint alone.
@@ -92,6 +91,19 @@ class Locator:
         self._propagate(cands)
         self._apply_hint(cands, hint)
         return self._result(cands, hint, reasons)
+
+    def _hint_by_name(self, hint: str, reasons: list[str]) -> str | None:
+        """A source's jurisdiction given by name (石家庄市, 长安区) rather than code: its id when the
+        name is unique in the directory; else None, with the reason."""
+        found = self.org.find(hint) if hint.strip() and not hint.strip().isdigit() else []
+        if len(found) == 1:
+            return found[0].id
+        if len(found) > 1:
+            names = "、".join(self.display(j.id) for j in found)
+            reasons.append(f"来源属地「{hint}」有{len(found)}处（{names}），未采用")
+        else:
+            reasons.append(f"来源属地代码「{hint}」不在组织目录中，未采用")
+        return None
 
     def place_model(self, result: PlaceResult) -> Place:
         """The ``Place`` record of a result: names of the place's chain, and where it came from."""

@@ -4,7 +4,8 @@ Input lines: ``{"id", "text", "title"?, "source_region"?, "published_at"?, "like
 lines: ``id`` plus the ``Routing`` fields (unit_id, unit_name, tier, field, place, severity,
 lead_unit_name, co_unit_names, rule, reasons, …). A bad line (not JSON, not an object, no text)
 prints ``{"id": …, "line": n, "error": "…"}`` instead: never a crash, never a silent drop. No side
-effects: no database, no bus.
+effects: no database, no bus. Lines are read as UTF-8, else GB18030 (GBK); ``source_region`` is a
+jurisdiction code or a unique name (正定县, 石家庄市长安区).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def route(
     from huiyin.classifier.judge import Judge
 
     settings = settings_from(ctx)
-    stream = sys.stdin if input == "-" else _open(input)
+    stream = sys.stdin.buffer if input == "-" else _open(input)
     judge = Judge.from_settings(settings, from_settings(settings))
     out = sys.stdout
     try:
@@ -49,21 +50,36 @@ def route(
         if batch:
             _route_batch(judge, batch, out)
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def _open(path: str) -> IO[str]:
+def _open(path: str) -> IO[bytes]:
     try:
-        return Path(path).open(encoding="utf-8", errors="replace")
+        return Path(path).open("rb")
     except OSError as exc:
         typer.echo(f"无法读取输入文件 cannot read input: {path}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
 
 
-def _lines(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any], bool]]:
+def _decode(data: bytes) -> str | None:
+    """A line as text: UTF-8, else GB18030 (files saved by Chinese Windows tools); None if neither
+    reads it whole (replacement characters would route garbled text as if it were a post)."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any], bool]]:
     """(line number, post, True) per non-blank line; a bad line gives (number, error object, False)."""
-    for number, raw in enumerate(stream, start=1):
+    for number, data in enumerate(stream, start=1):
+        raw = _decode(data)
+        if raw is None:
+            yield number, {"id": None, "line": number, "error": "编码无法识别（应为 UTF-8 或 GBK） undecodable line: not UTF-8 or GBK"}, False
+            continue
         raw = raw.strip().lstrip("\ufeff")
         if not raw:
             continue

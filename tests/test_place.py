@@ -95,6 +95,20 @@ def test_unknown_source_region_is_ignored_with_a_reason() -> None:
     assert r.source == "home" and any("999999" in reason for reason in r.reasons)
 
 
+@pytest.mark.parametrize("hint", ["长安区", "石家庄市长安区", "河北省石家庄市长安区"])
+def test_source_region_given_by_a_unique_name_is_used(hint: str) -> None:
+    r = locate("小区暖气不热，物业不管", hint)
+    assert (r.jurisdiction_id, r.source) == (jid("石家庄市长安区"), "hint")
+
+
+def test_source_region_given_by_an_ambiguous_name_is_not_used() -> None:
+    r = locate("小区暖气不热", "新华区")
+    assert r.source == "home"
+    assert any("新华区" in reason and "2处" in reason and "未采用" in reason for reason in r.reasons)
+    # The same name resolves a bare 新华区 in the text no better: it stays flagged.
+    assert locate("新华区道路积水", "新华区").needs_review
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -89,3 +89,24 @@ def test_no_side_effects(routed) -> None:  # type: ignore[no-untyped-def]
 def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["route", "--input", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 2 and "无法读取输入文件" in result.output
+
+
+def test_gbk_lines_are_read_and_undecodable_lines_reported(tmp_path: Path) -> None:
+    data = tmp_path / "mixed.jsonl"
+    post = {"id": "g1", "text": "正定县小区停水三天了"}
+    data.write_bytes(b"\xef\xbb\xbf" + json.dumps({**post, "id": "u1"}, ensure_ascii=False).encode("utf-8") + b"\r\n"
+                     + json.dumps(post, ensure_ascii=False).encode("gbk") + b"\n"
+                     + b'{"id": "x", "text": "\xff\xfe\x80"}\n')
+    result = CliRunner().invoke(app, ["route", "--input", str(data)])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["id"], r.get("place", {}).get("county")) for r in got[:2]] == [("u1", "正定县"), ("g1", "正定县")]
+    assert got[2]["line"] == 3 and "编码无法识别" in got[2]["error"]
+
+
+def test_stdin_is_read_with_a_dash() -> None:
+    line = json.dumps({"id": "s1", "text": "正定县小区停水三天了", "source_region": "正定县"}, ensure_ascii=False)
+    result = CliRunner().invoke(app, ["route", "--input", "-"], input=line.encode("utf-8") + b"\n")
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert row["id"] == "s1" and row["place"]["county"] == "正定县"
