@@ -95,7 +95,7 @@ class Locator:
     def _hint_by_name(self, hint: str, reasons: list[str]) -> str | None:
         """A source's jurisdiction given by name (石家庄市, 长安区) rather than code: its id when the
         name is unique in the directory; else None, with the reason."""
-        found = self.org.find(hint) if hint.strip() and not hint.strip().isdigit() else []
+        found = self.org.find(hint)  # no names for an unknown code or a blank: the reason below
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
